@@ -1,0 +1,3 @@
+"""revteam: one revenue team, one system."""
+
+__version__ = "0.1.0"

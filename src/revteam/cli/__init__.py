@@ -1,0 +1,1 @@
+"""The ``revteam`` command line: one module per area; commands parse, call a service, print."""

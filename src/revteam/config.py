@@ -1,0 +1,77 @@
+"""One documented Settings object (environment prefix ``REVTEAM_``).
+
+Every field carries a description; ``tests/docs/test_docs.py`` checks that each one has a heading in
+``docs/settings.md``. Secrets refuse the development placeholder outside ``env=development``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PLACEHOLDER = "dev-only-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REVTEAM_", extra="ignore")
+
+    env: str = Field(
+        "development",
+        description="Deployment kind: `development`, `test` or `production`. Outside development the "
+        "secret key must be set to a real value.",
+    )
+    database_url: str = Field(
+        "sqlite:///revteam.db",
+        description="SQLAlchemy URL of the operational database. Default: a SQLite file `revteam.db` in "
+        "the working directory. PostgreSQL: `postgresql+psycopg://user@host:5432/dbname`.",
+    )
+    secret_key: str = Field(
+        DEV_SECRET_PLACEHOLDER,
+        description="Key that signs session cookies and CSRF tokens. Generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
+    )
+    session_hours: int = Field(12, ge=1, description="How long a web session lasts without activity, in hours.")
+    secure_cookies: bool = Field(
+        False, description="Mark the session cookie `Secure` (set this when serving over HTTPS)."
+    )
+    host: str = Field("127.0.0.1", description="Address `revteam serve` listens on.")
+    port: int = Field(8000, description="Port `revteam serve` listens on.")
+    import_batch_size: int = Field(
+        5000, ge=1, description="Rows validated and written per batch by importers (progress bar step)."
+    )
+    max_import_line_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Longest line an import file may contain, in bytes; longer lines are rejected with an "
+        "error instead of being read into memory.",
+    )
+    max_upload_mb: int = Field(200, ge=1, description="Largest file accepted by the web import page, in MiB.")
+    page_size: int = Field(50, ge=5, le=500, description="Rows per page in web lists.")
+    demo_seed: int = Field(20261125, description="Seed of the demo company generator; same seed, same company.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> "Settings":
+        if self.env != "development" and self.env != "test" and self.secret_key == DEV_SECRET_PLACEHOLDER:
+            raise ValueError(
+                "REVTEAM_SECRET_KEY is the development placeholder; set a real secret for env="
+                f"{self.env!r} (python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[-1]
+        return None if path in ("", ":memory:") else Path(path)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Pure revenue rules: no I/O, no clock, no global randomness. Time and randomness are arguments."""

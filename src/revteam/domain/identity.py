@@ -1,0 +1,41 @@
+"""How records are recognised across sources: normalised e-mail addresses and web domains.
+
+A contact is the same person when the normalised e-mail matches; where a source has no e-mail, its
+``(source_system, external_id)`` pair identifies the contact. Normalising: trim, lower-case, and
+reject anything that is not ``local@domain.tld``. Plus-addressing is kept (``ana+news@x.com`` is a
+distinct mailbox for many mail systems, and merging two people is worse than keeping a duplicate).
+"""
+
+from __future__ import annotations
+
+import re
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
+
+
+def normalise_email(raw: str | None) -> str | None:
+    """``' Ana@ACME.com '`` → ``'ana@acme.com'``; empty → None; malformed → ValueError."""
+    if raw is None:
+        return None
+    email = raw.strip().lower()
+    if not email:
+        return None
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise ValueError(f"{raw!r} is not an e-mail address; expected name@company.com")
+    return email
+
+
+def normalise_domain(raw: str | None) -> str | None:
+    """``'https://www.Acme.com/about'`` → ``'acme.com'``; empty → None; malformed → ValueError."""
+    if raw is None:
+        return None
+    d = raw.strip().lower()
+    if not d:
+        return None
+    d = re.sub(r"^[a-z]+://", "", d).split("/", 1)[0].split(":", 1)[0]
+    if d.startswith("www."):
+        d = d[4:]
+    if not _DOMAIN.match(d):
+        raise ValueError(f"{raw!r} is not a web domain; expected something like acme.com")
+    return d

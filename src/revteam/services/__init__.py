@@ -1,0 +1,1 @@
+"""Use cases: each ties domain rules to storage and owns its transaction boundary."""

@@ -1,0 +1,98 @@
+"""Lifecycle use cases: the installation's stage set and moving a contact between stages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from revteam.domain.lifecycle import DEFAULT_STAGES, STAGE_LABELS, StageMove, StageSet, plan_stage_move
+from revteam.errors import NotFound
+from revteam.services.audit import record_audit
+from revteam.store.models import Contact, LifecycleStage, StageChange
+
+
+def seed_default_stages(session: Session) -> None:
+    """Install the default lifecycle if the installation has none yet."""
+    if session.scalar(select(func.count()).select_from(LifecycleStage)):
+        return
+    for pos, key in enumerate(DEFAULT_STAGES.main):
+        session.add(LifecycleStage(key=key, label=STAGE_LABELS[key], position=pos, kind="main"))
+    for pos, key in enumerate(DEFAULT_STAGES.side, start=100):
+        session.add(LifecycleStage(key=key, label=STAGE_LABELS[key], position=pos, kind="side"))
+
+
+def load_stages(session: Session) -> StageSet:
+    rows = session.scalars(select(LifecycleStage).order_by(LifecycleStage.position)).all()
+    if not rows:
+        return DEFAULT_STAGES
+    return StageSet(
+        tuple(r.key for r in rows if r.kind == "main"), tuple(r.key for r in rows if r.kind == "side")
+    )
+
+
+def stage_labels(session: Session) -> dict[str, str]:
+    rows = session.scalars(select(LifecycleStage)).all()
+    return {r.key: r.label for r in rows} or dict(STAGE_LABELS)
+
+
+def move_contact_stage(
+    session: Session,
+    contact: Contact,
+    target: str,
+    *,
+    at: datetime,
+    stages: StageSet,
+    actor_user_id: int | None = None,
+    actor_rule: str | None = None,
+    reason: str | None = None,
+    source_system: str = "revteam",
+    external_id: str | None = None,
+) -> StageMove:
+    """Apply one checked lifecycle move to a contact and record it (stage change + audit)."""
+    if contact.id is None:
+        session.flush()  # a brand-new contact enters the lifecycle: its stage is still None here
+    move = plan_stage_move(
+        stages,
+        contact.stage,
+        target,
+        at=at,
+        actor_user_id=actor_user_id,
+        actor_rule=actor_rule,
+        reason=reason,
+    )
+    session.add(
+        StageChange(
+            contact_id=contact.id,
+            from_stage=move.from_stage,
+            to_stage=move.to_stage,
+            changed_at=move.at,
+            actor_user_id=move.actor_user_id,
+            actor_rule=move.actor_rule,
+            reason=move.reason,
+            source_system=source_system,
+            external_id=external_id,
+        )
+    )
+    if contact.stage_changed_at is None or at >= contact.stage_changed_at:
+        contact.stage = move.to_stage
+        contact.stage_changed_at = at
+    record_audit(
+        session,
+        at=at,
+        actor=f"user:{actor_user_id}" if actor_user_id is not None else f"rule:{actor_rule}",
+        actor_user_id=actor_user_id,
+        action="contact.stage_changed",
+        entity="contact",
+        entity_id=contact.id,
+        detail={"from": move.from_stage, "to": move.to_stage, "kind": move.kind, "reason": move.reason},
+    )
+    return move
+
+
+def get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"No contact with id {contact_id}; list contacts with `revteam stats` or the Contacts page.")
+    return contact

@@ -1,0 +1,1 @@
+"""Operational storage: SQLAlchemy 2 models, engine/session factory, Alembic migrations."""
