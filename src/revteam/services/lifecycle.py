@@ -37,31 +37,24 @@ def stage_labels(session: Session) -> dict[str, str]:
     return {r.key: r.label for r in rows} or dict(STAGE_LABELS)
 
 
-def move_contact_stage(
+def apply_stage_move(
     session: Session,
     contact: Contact,
-    target: str,
+    move: StageMove,
     *,
-    at: datetime,
     stages: StageSet,
-    actor_user_id: int | None = None,
-    actor_rule: str | None = None,
-    reason: str | None = None,
     source_system: str = "revteam",
     external_id: str | None = None,
-) -> StageMove:
-    """Apply one checked lifecycle move to a contact and record it (stage change + audit)."""
+    audit: bool = True,
+) -> None:
+    """Record a checked move and update the contact's current stage.
+
+    The current stage follows the newest move by time; a move recorded out of order (a late record of
+    an earlier event) still advances the contact when it is a forward move, because lifecycle
+    progress does not go back unless somebody moves it back with a reason.
+    """
     if contact.id is None:
-        session.flush()  # a brand-new contact enters the lifecycle: its stage is still None here
-    move = plan_stage_move(
-        stages,
-        contact.stage,
-        target,
-        at=at,
-        actor_user_id=actor_user_id,
-        actor_rule=actor_rule,
-        reason=reason,
-    )
+        session.flush()
     session.add(
         StageChange(
             contact_id=contact.id,
@@ -75,19 +68,45 @@ def move_contact_stage(
             external_id=external_id,
         )
     )
-    if contact.stage_changed_at is None or at >= contact.stage_changed_at:
-        contact.stage = move.to_stage
-        contact.stage_changed_at = at
-    record_audit(
-        session,
-        at=at,
-        actor=f"user:{actor_user_id}" if actor_user_id is not None else f"rule:{actor_rule}",
-        actor_user_id=actor_user_id,
-        action="contact.stage_changed",
-        entity="contact",
-        entity_id=contact.id,
-        detail={"from": move.from_stage, "to": move.to_stage, "kind": move.kind, "reason": move.reason},
+    newest = contact.stage_changed_at is None or move.at >= contact.stage_changed_at
+    advances = (
+        contact.stage is not None
+        and move.to_stage in stages.main
+        and stages.rank(move.to_stage) > stages.rank(contact.stage)
     )
+    if newest or advances or contact.stage is None:
+        contact.stage = move.to_stage
+    if newest:
+        contact.stage_changed_at = move.at
+    if audit:
+        record_audit(
+            session,
+            at=move.at,
+            actor=f"user:{move.actor_user_id}" if move.actor_user_id is not None else f"rule:{move.actor_rule}",
+            actor_user_id=move.actor_user_id,
+            action="contact.stage_changed",
+            entity="contact",
+            entity_id=contact.id,
+            detail={"from": move.from_stage, "to": move.to_stage, "kind": move.kind, "reason": move.reason},
+        )
+
+
+def move_contact_stage(
+    session: Session,
+    contact: Contact,
+    target: str,
+    *,
+    at: datetime,
+    stages: StageSet,
+    actor_user_id: int | None = None,
+    actor_rule: str | None = None,
+    reason: str | None = None,
+) -> StageMove:
+    """Check one lifecycle move of a contact against the rules and record it (stage change + audit)."""
+    move = plan_stage_move(
+        stages, contact.stage, target, at=at, actor_user_id=actor_user_id, actor_rule=actor_rule, reason=reason
+    )
+    apply_stage_move(session, contact, move, stages=stages)
     return move
 
 

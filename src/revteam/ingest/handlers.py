@@ -1,0 +1,446 @@
+"""How each kind of row is recognised, checked against the database, and written.
+
+A handler is picked from ``HANDLERS`` by kind (strategy table). Every handler is idempotent: a row
+whose record exists with the same values is ``unchanged``; empty cells never erase stored values.
+A problem found while writing raises ``RowProblem`` and the service reports it against that row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from revteam.domain.lifecycle import StageSet, plan_stage_move
+from revteam.errors import InvalidStageMove, RowError
+from revteam.ingest.lookups import Lookups
+from revteam.services.lifecycle import apply_stage_move
+from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
+
+Row = dict[str, Any]
+
+
+class RowProblem(Exception):
+    def __init__(self, column: str | None, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+@dataclass
+class Context:
+    session: Session
+    lookups: Lookups
+    source: str
+    now: datetime
+    stages: StageSet
+    options: dict[str, Any]
+    warnings: list[RowError] = field(default_factory=list)
+
+    @property
+    def rule(self) -> str:
+        return f"import:{self.source}"
+
+
+def _apply(obj: Any, values: Row, fields: Iterable[str]) -> bool:
+    """Set non-empty values that differ; True when something changed."""
+    changed = False
+    for f in fields:
+        v = values.get(f)
+        if v is not None and getattr(obj, f) != v:
+            setattr(obj, f, v)
+            changed = True
+    return changed
+
+
+def _owner(ctx: Context, row: Row, column: str = "owner_email") -> int | None:
+    email = row.get(column)
+    if not email:
+        return None
+    uid = ctx.lookups.user(email)
+    if uid is None:
+        raise RowProblem(column, f"no revteam user has e-mail {email}; add them with `revteam users add` or leave it empty")
+    return uid
+
+
+def _account_ref(ctx: Context, row: Row, *, create: bool = False) -> int | None:
+    ext, dom, name = row.get("account_external_id"), row.get("account_domain"), row.get("account_name")
+    if not (ext or dom or name):
+        return None
+    found = ctx.lookups.account(external_id=ext, domain=dom, name=name)
+    if found is None and create and (ext or name):
+        acc = Account(name=name or ext, external_id=ext, domain=dom, source_system=ctx.source, created_at=ctx.now)
+        ctx.session.add(acc)
+        ctx.session.flush()
+        ctx.lookups.remember_account(acc)
+        return acc.id
+    if found is None:
+        col = "account_external_id" if ext else "account_domain" if dom else "account_name"
+        raise RowProblem(col, f"unknown account {ext or dom or name!r}; import the accounts first or fix the reference")
+    return found
+
+
+def _contact_ref(ctx: Context, row: Row) -> int:
+    email, ext = row.get("contact_email"), row.get("contact_external_id")
+    found = ctx.lookups.contact(email=email, external_id=ext)
+    if found is None:
+        col = "contact_email" if email else "contact_external_id"
+        raise RowProblem(col, f"unknown contact {email or ext!r}; import the contacts first or fix the reference")
+    return found
+
+
+def _ref(ctx: Context, row: Row, column: str, kind: str) -> int | None:
+    ext = row.get(column)
+    if not ext:
+        return None
+    found = ctx.lookups.campaign(ext) if kind == "campaign" else ctx.lookups.content(ext)
+    if found is None:
+        raise RowProblem(column, f"unknown {kind} {ext!r}; import {kind}s first or fix the id")
+    return found
+
+
+def derived_id(*parts: Any) -> str:
+    """A stable event id for rows that carry none, so re-importing them is idempotent."""
+    text = "|".join("" if p is None else (p.isoformat() if isinstance(p, datetime) else str(p)) for p in parts)
+    return "h:" + hashlib.sha1(text.encode()).hexdigest()[:24]
+
+
+class Handler:
+    kind = ""
+    fails_before_writing = False  # True when write() raises RowProblem before touching the session
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        return ("ext", row.get("external_id"))
+
+    def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
+        return []
+
+    def order(self, rows: list[Row]) -> list[Row]:
+        return rows
+
+    def write(self, ctx: Context, row: Row) -> str:
+        raise NotImplementedError
+
+    def flush(self, ctx: Context) -> None:
+        """Write anything the handler buffered (bulk inserts)."""
+
+
+class AccountHandler(Handler):
+    kind = "accounts"
+    FIELDS = ("name", "domain", "industry", "employees", "size_band", "region", "segment")
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        return ("ext", row["external_id"]) if row.get("external_id") else ("domain", row.get("domain"))
+
+    def write(self, ctx: Context, row: Row) -> str:
+        owner = _owner(ctx, row)
+        aid = ctx.lookups.account(external_id=row.get("external_id"), domain=row.get("domain"), name=None)
+        if aid is None and row.get("external_id") and row.get("domain"):
+            aid = ctx.lookups.account(external_id=None, domain=row["domain"], name=None)
+        if aid is None:
+            acc = Account(source_system=ctx.source, external_id=row.get("external_id"), owner_id=owner,
+                          created_at=row.get("created_at") or ctx.now)
+            _apply(acc, row, self.FIELDS)
+            ctx.session.add(acc)
+            ctx.session.flush()
+            ctx.lookups.remember_account(acc)
+            return "created"
+        acc = ctx.session.get(Account, aid)
+        assert acc is not None
+        if row.get("domain") and row["domain"] != acc.domain and row["domain"] in ctx.lookups._load("account_domain"):
+            raise RowProblem("domain", f"domain {row['domain']} already belongs to another account")
+        changed = _apply(acc, row, self.FIELDS)
+        if owner is not None and acc.owner_id != owner:
+            acc.owner_id, changed = owner, True
+        if changed:
+            ctx.lookups.remember_account(acc)
+        return "updated" if changed else "unchanged"
+
+
+class ContactHandler(Handler):
+    kind = "contacts"
+    FIELDS = ("email", "first_name", "last_name", "title", "persona", "original_source", "consent")
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        return ("email", row["email"]) if row.get("email") else ("ext", row.get("external_id"))
+
+    def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
+        st = row.get("stage")
+        if st is not None and st not in stages:
+            return [("stage", f"{st!r} is not a lifecycle stage; use one of: {', '.join(stages.all)}")]
+        return []
+
+    def write(self, ctx: Context, row: Row) -> str:
+        owner = _owner(ctx, row)
+        account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
+        campaign_id = _ref(ctx, row, "original_campaign", "campaign")
+        cid = ctx.lookups.contact(email=row.get("email"), external_id=row.get("external_id"))
+        at = row.get("created_at") or ctx.now
+        if cid is None:
+            c = Contact(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,
+                        original_campaign_id=campaign_id, owner_id=owner, created_at=at, consent="unknown")
+            _apply(c, row, self.FIELDS)
+            ctx.session.add(c)
+            ctx.session.flush()
+            move = plan_stage_move(ctx.stages, None, row.get("stage") or "lead", at=at, actor_rule=ctx.rule)
+            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
+            ctx.lookups.remember_contact(c)
+            return "created"
+        c = ctx.session.get(Contact, cid)
+        assert c is not None
+        changed = _apply(c, row, self.FIELDS)
+        if row.get("external_id") and not c.external_id:
+            c.source_system, c.external_id, changed = ctx.source, row["external_id"], True
+        for attr, value in (("account_id", account_id), ("original_campaign_id", campaign_id), ("owner_id", owner)):
+            if value is not None and getattr(c, attr) != value:
+                setattr(c, attr, value)
+                changed = True
+        target = row.get("stage")
+        if target and target != c.stage:
+            try:
+                move = plan_stage_move(ctx.stages, c.stage, target, at=ctx.now, actor_rule=ctx.rule)
+            except InvalidStageMove:
+                raise RowProblem("stage", f"the contact is at {c.stage!r}; moving back to {target!r} needs a reason: "
+                                 "import it as a stage change with a reason instead") from None
+            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
+            changed = True
+        if changed:
+            ctx.lookups.remember_contact(c)
+        return "updated" if changed else "unchanged"
+
+
+class CampaignHandler(Handler):
+    kind = "campaigns"
+    FIELDS = ("name", "channel", "type", "start_date", "end_date", "cost")
+
+    def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
+        if row.get("start_date") and row.get("end_date") and row["end_date"] < row["start_date"]:
+            return [("end_date", f"ends ({row['end_date']}) before it starts ({row['start_date']})")]
+        return []
+
+    def write(self, ctx: Context, row: Row) -> str:
+        owner = _owner(ctx, row)
+        cid = ctx.lookups._load("campaign").get((ctx.source, row["external_id"]))
+        if cid is None:
+            c = Campaign(source_system=ctx.source, external_id=row["external_id"], owner_id=owner,
+                         type=row.get("type") or row["channel"])
+            _apply(c, row, self.FIELDS)
+            ctx.session.add(c)
+            ctx.session.flush()
+            ctx.lookups.remember("campaign", ctx.source, c.external_id, c.id)
+            return "created"
+        c = ctx.session.get(Campaign, cid)
+        assert c is not None
+        changed = _apply(c, row, self.FIELDS)
+        if owner is not None and c.owner_id != owner:
+            c.owner_id, changed = owner, True
+        return "updated" if changed else "unchanged"
+
+
+class ContentHandler(Handler):
+    kind = "content"
+    FIELDS = ("title", "type", "category", "status", "requested_at", "due_date", "published_at", "url")
+
+    def write(self, ctx: Context, row: Row) -> str:
+        cid = ctx.lookups._load("content").get((ctx.source, row["external_id"]))
+        if cid is None:
+            c = ContentAsset(source_system=ctx.source, external_id=row["external_id"],
+                             status=row.get("status") or "published")
+            _apply(c, row, self.FIELDS)
+            ctx.session.add(c)
+            ctx.session.flush()
+            ctx.lookups.remember("content", ctx.source, c.external_id, c.id)
+            return "created"
+        c = ctx.session.get(ContentAsset, cid)
+        assert c is not None
+        return "updated" if _apply(c, row, self.FIELDS) else "unchanged"
+
+
+class TouchpointHandler(Handler):
+    """Touch events are immutable: a repeated event id is ``unchanged``. Inserted in bulk."""
+
+    kind = "touchpoints"
+    fails_before_writing = True
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        if not row.get("external_id"):
+            row["external_id"] = derived_id(row.get("contact_email"), row.get("contact_external_id"), row.get("type"),
+                                            row.get("occurred_at"), row.get("url"), row.get("campaign"), row.get("content"))
+        return ("ext", row["external_id"])
+
+    def __init__(self) -> None:
+        self._pending: list[Row] = []
+        self._seen: set[str] | None = None
+
+    def write(self, ctx: Context, row: Row) -> str:
+        if self._seen is None:
+            self._seen = set(ctx.session.scalars(
+                select(Touchpoint.external_id).where(Touchpoint.source_system == ctx.source)))
+        self.key(row)
+        if row["external_id"] in self._seen:
+            return "unchanged"
+        values = {
+            "contact_id": _contact_ref(ctx, row),
+            "type": row["type"],
+            "channel": row.get("channel"),
+            "campaign_id": _ref(ctx, row, "campaign", "campaign"),
+            "content_id": _ref(ctx, row, "content", "content"),
+            "url": row.get("url"),
+            "occurred_at": row["occurred_at"],
+            "properties": row.get("properties"),
+            "source_system": ctx.source,
+            "external_id": row["external_id"],
+            "actor_user_id": _owner(ctx, row, "actor_email"),
+        }
+        self._seen.add(row["external_id"])
+        self._pending.append(values)
+        if len(self._pending) >= 5000:
+            self.flush(ctx)
+        return "created"
+
+    def flush(self, ctx: Context) -> None:
+        if self._pending:
+            ctx.session.execute(insert(Touchpoint), self._pending)
+            self._pending = []
+
+
+class DealHandler(Handler):
+    kind = "deals"
+    FIELDS = ("name", "amount", "currency", "stage", "outcome", "lost_reason", "created_on", "expected_close_on",
+              "closed_on", "source")
+
+    def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
+        problems: list[tuple[str | None, str]] = []
+        row["outcome"] = row.get("outcome") or "open"
+        if row["outcome"] in ("won", "lost") and not row.get("closed_on"):
+            row["closed_on"] = row.get("expected_close_on")
+        if not row.get("created_on"):
+            row["created_on"] = row.get("closed_on")
+        if row.get("currency"):
+            row["currency"] = row["currency"].upper()
+            if len(row["currency"]) != 3 or not row["currency"].isalpha():
+                problems.append(("currency", f"{row['currency']!r} is not a 3-letter currency code like USD"))
+        if not row.get("created_on"):
+            problems.append(("created_on", "a deal needs the date it was created (or, for closed deals, closed_on)"))
+        if row["outcome"] in ("won", "lost") and not row.get("closed_on"):
+            problems.append(("closed_on", f"a {row['outcome']} deal needs the date it closed"))
+        if row.get("closed_on") and row.get("created_on") and row["closed_on"] < row["created_on"]:
+            problems.append(("closed_on", f"closes ({row['closed_on']}) before it was created ({row['created_on']})"))
+        return problems
+
+    def write(self, ctx: Context, row: Row) -> str:
+        owner = _owner(ctx, row)
+        account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
+        campaign_id = _ref(ctx, row, "campaign", "campaign")
+        links = self._contacts(ctx, row)
+        deal = ctx.session.scalar(select(Deal).where(Deal.source_system == ctx.source, Deal.external_id == row["external_id"]))
+        status = "unchanged"
+        if deal is None:
+            deal = Deal(source_system=ctx.source, external_id=row["external_id"], currency="USD")
+            ctx.session.add(deal)
+            status = "created"
+        changed = _apply(deal, row, self.FIELDS)
+        for attr, value in (("account_id", account_id), ("campaign_id", campaign_id), ("owner_id", owner)):
+            if value is not None and getattr(deal, attr) != value:
+                setattr(deal, attr, value)
+                changed = True
+        ctx.session.flush()
+        existing = {dc.contact_id: dc for dc in deal.contacts}
+        for contact_id, role in links:
+            if contact_id not in existing:
+                deal.contacts.append(DealContact(contact_id=contact_id, role=role))
+                changed = True
+            elif existing[contact_id].role != role:
+                existing[contact_id].role, changed = role, True
+        if deal.outcome == "won":
+            self._make_customers(ctx, row, deal, [cid for cid, _ in links] or list(existing))
+        if status == "created":
+            return status
+        return "updated" if changed else "unchanged"
+
+    def _contacts(self, ctx: Context, row: Row) -> list[tuple[int, str]]:
+        out = []
+        for item in row.get("contacts") or []:
+            ref, _, role = item.partition(":")
+            ref = ref.strip()
+            cid = ctx.lookups.contact(email=ref.lower() if "@" in ref else None, external_id=None if "@" in ref else ref)
+            if cid is None:
+                raise RowProblem("contacts", f"unknown contact {ref!r}; import the contacts first or fix the reference")
+            out.append((cid, role.strip() or "influencer"))
+        return out
+
+    def _make_customers(self, ctx: Context, row: Row, deal: Deal, contact_ids: list[int]) -> None:
+        """A won deal makes its contacts customers, at the date it was won (rule ``deal_won``)."""
+        won_at = datetime.combine(deal.closed_on, datetime.min.time(), tzinfo=ctx.now.tzinfo) if deal.closed_on else ctx.now
+        for cid in contact_ids:
+            c = ctx.session.get(Contact, cid)
+            assert c is not None
+            if c.created_at and deal.closed_on and deal.closed_on < c.created_at.date():
+                ctx.warnings.append(RowError(row["_row"], "closed_on",
+                    f"deal won on {deal.closed_on} before its contact {c.display_name}'s first contact on "
+                    f"{c.created_at.date()}; kept as is, check the dates in the source", str(deal.closed_on)))
+            if c.stage in ctx.stages.main and ctx.stages.rank(c.stage) >= ctx.stages.rank("customer"):
+                continue
+            move = plan_stage_move(ctx.stages, c.stage, "customer", at=won_at, actor_rule="deal_won")
+            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
+
+
+class StageChangeHandler(Handler):
+    """History of lifecycle moves. Rows are applied per contact in time order; a move earlier than the
+    contact's newest recorded change is kept as history and checked against its own ``from_stage``."""
+
+    kind = "stage_changes"
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        if not row.get("external_id"):
+            row["external_id"] = derived_id(row.get("contact_email"), row.get("contact_external_id"),
+                                            row.get("from_stage"), row.get("to_stage"), row.get("changed_at"))
+        return ("ext", row["external_id"])
+
+    def order(self, rows: list[Row]) -> list[Row]:
+        return sorted(rows, key=lambda r: r["changed_at"])
+
+    def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
+        out: list[tuple[str | None, str]] = []
+        for col in ("from_stage", "to_stage"):
+            if row.get(col) and row[col] not in stages:
+                out.append((col, f"{row[col]!r} is not a lifecycle stage; use one of: {', '.join(stages.all)}"))
+        if row.get("actor_email") and row.get("actor_rule"):
+            out.append(("actor_rule", "give actor_email or actor_rule, not both"))
+        return out
+
+    def write(self, ctx: Context, row: Row) -> str:
+        from revteam.store.models import StageChange
+
+        self.key(row)
+        exists = ctx.session.scalar(select(StageChange.id).where(
+            StageChange.source_system == ctx.source, StageChange.external_id == row["external_id"]))
+        if exists is not None:
+            return "unchanged"
+        contact = ctx.session.get(Contact, _contact_ref(ctx, row))
+        assert contact is not None
+        actor_user = _owner(ctx, row, "actor_email")
+        newest = contact.stage_changed_at is None or row["changed_at"] >= contact.stage_changed_at
+        current = contact.stage if newest else row.get("from_stage")
+        if newest and row.get("from_stage") and row["from_stage"] != contact.stage:
+            raise RowProblem("from_stage", f"the contact is at {contact.stage!r}, not {row['from_stage']!r}, at that time")
+        try:
+            move = plan_stage_move(ctx.stages, current, row["to_stage"], at=row["changed_at"], actor_user_id=actor_user,
+                                   actor_rule=None if actor_user else (row.get("actor_rule") or ctx.rule),
+                                   reason=row.get("reason"))
+        except InvalidStageMove as e:
+            raise RowProblem("to_stage", e.message) from None
+        apply_stage_move(ctx.session, contact, move, stages=ctx.stages, source_system=ctx.source,
+                         external_id=row["external_id"], audit=False)
+        return "created"
+
+
+HANDLERS: dict[str, type[Handler]] = {
+    h.kind: h for h in (AccountHandler, ContactHandler, CampaignHandler, ContentHandler, TouchpointHandler,
+                        DealHandler, StageChangeHandler)
+}
