@@ -166,8 +166,23 @@ class ContactHandler(Handler):
     kind = "contacts"
     FIELDS = ("email", "first_name", "last_name", "title", "persona", "original_source", "consent")
 
+    def __init__(self) -> None:
+        self._new: list[tuple[Contact, str, datetime]] = []
+
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("email", row["email"]) if row.get("email") else ("ext", row.get("external_id"))
+
+    def flush(self, ctx: Context) -> None:
+        """Insert the new contacts in one flush, then record each one's entry into the lifecycle."""
+        if not self._new:
+            return
+        ctx.session.flush()
+        for c, stage, at in self._new:
+            move = plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)
+            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
+            ctx.lookups.remember_contact(c)
+        self._new = []
+        ctx.session.flush()
 
     def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
         st = row.get("stage")
@@ -186,10 +201,7 @@ class ContactHandler(Handler):
                         original_campaign_id=campaign_id, owner_id=owner, created_at=at, consent="unknown")
             _apply(c, row, self.FIELDS)
             ctx.session.add(c)
-            ctx.session.flush()
-            move = plan_stage_move(ctx.stages, None, row.get("stage") or "lead", at=at, actor_rule=ctx.rule)
-            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
-            ctx.lookups.remember_contact(c)
+            self._new.append((c, row.get("stage") or "lead", at))
             return "created"
         c = ctx.session.get(Contact, cid)
         assert c is not None

@@ -235,10 +235,13 @@ def _write(ctx: Context, handler: Handler, rows: list[dict[str, Any]], report: I
             rejected_rows.add(row["_row"])
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
-        if progress and (i % batch == 0 or i == total):
+        if i % batch == 0:
             handler.flush(ctx)
-            progress(i, total)
+            if progress:
+                progress(i, total)
     handler.flush(ctx)
+    if progress:
+        progress(total, total)
 
 
 def _s(v: Any) -> str | None:
