@@ -246,13 +246,24 @@ def test_contacts_are_matched_by_normalised_email_and_enter_the_lifecycle(world,
         assert (entry.from_stage, entry.to_stage, entry.actor_rule) == (None, "mql", "import:import")
 
 
-def test_a_contact_import_cannot_move_a_stage_backwards_without_a_reason(world, sessions, tmp_path):
-    row = {"email": "ana@acme-rockets.com", "stage": "lead"}
-    with pytest.raises(ImportRejected, match="needs a reason"):
-        do_import(sessions, "contacts", write_csv(tmp_path / "c.csv", [row]))
-    history = {"contact_email": "ana@acme-rockets.com", "to_stage": "recycled", "changed_at": "2026-03-10",
+def test_a_contact_import_moves_stages_forward_but_never_back_without_a_reason(world, sessions, tmp_path):
+    forward = do_import(sessions, "contacts", write_csv(tmp_path / "f.csv", [{"email": "ana@acme-rockets.com", "stage": "sql"}]))
+    assert (forward.updated, forward.warnings) == (1, [])
+    back = do_import(sessions, "contacts", write_csv(tmp_path / "b.csv", [{"email": "ana@acme-rockets.com", "stage": "lead"}]))
+    assert back.unchanged == 1 and "moving back needs a reason" in back.warnings[0].message
+    stale = do_import(sessions, "contacts", write_csv(tmp_path / "s.csv", [{"email": "ana@acme-rockets.com", "stage": "sql"}]))
+    assert stale.unchanged == 1 and stale.warnings == []
+    history = {"contact_email": "ana@acme-rockets.com", "to_stage": "recycled", "changed_at": "2026-03-20",
                "reason": "no budget until Q3"}
-    assert do_import(sessions, "stage_changes", write_csv(tmp_path / "s.csv", [history])).created == 1
+    assert do_import(sessions, "stage_changes", write_csv(tmp_path / "h.csv", [history])).created == 1
+    with sessions() as s:
+        assert s.scalar(select(Contact.stage).where(Contact.email == "ana@acme-rockets.com")) == "recycled"
+
+
+def test_a_stage_change_without_a_reason_for_a_move_back_is_rejected(world, sessions, tmp_path):
+    row = {"contact_email": "ana@acme-rockets.com", "to_stage": "lead", "changed_at": "2026-03-20"}
+    with pytest.raises(ImportRejected, match="needs a reason"):
+        do_import(sessions, "stage_changes", write_csv(tmp_path / "h.csv", [row]))
 
 
 def test_a_won_deal_makes_its_contacts_customers_and_warns_on_impossible_dates(world, sessions, tmp_path):

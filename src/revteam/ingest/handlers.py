@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from revteam.domain.lifecycle import StageSet, plan_stage_move
+from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
 from revteam.ingest.lookups import Lookups
 from revteam.services.lifecycle import apply_stage_move
@@ -214,16 +214,32 @@ class ContactHandler(Handler):
                 changed = True
         target = row.get("stage")
         if target and target != c.stage:
-            try:
-                move = plan_stage_move(ctx.stages, c.stage, target, at=ctx.now, actor_rule=ctx.rule)
-            except InvalidStageMove:
-                raise RowProblem("stage", f"the contact is at {c.stage!r}; moving back to {target!r} needs a reason: "
-                                 "import it as a stage change with a reason instead") from None
-            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
-            changed = True
+            changed = self._advance(ctx, row, c, target) or changed
         if changed:
             ctx.lookups.remember_contact(c)
         return "updated" if changed else "unchanged"
+
+
+    def _advance(self, ctx: Context, row: Row, c: Contact, target: str) -> bool:
+        """A file's stage moves a contact forward; it never moves one back (that needs a reason).
+
+        A stage behind the current one is kept out: silently when the contact has been at that stage
+        before (the file is an older snapshot), with a warning otherwise.
+        """
+        from revteam.store.models import StageChange
+
+        kind = classify_move(ctx.stages, c.stage, target)
+        if kind in ("forward", "reentry"):
+            move = plan_stage_move(ctx.stages, c.stage, target, at=ctx.now, actor_rule=ctx.rule)
+            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
+            return True
+        was_there = ctx.session.scalar(select(StageChange.id).where(
+            StageChange.contact_id == c.id, StageChange.to_stage == target).limit(1))
+        if was_there is None:
+            ctx.warnings.append(RowError(row["_row"], "stage",
+                f"the contact is already at {c.stage!r}; {target!r} was not applied because moving back needs a "
+                "reason (import it as a stage change with a reason)", target))
+        return False
 
 
 class CampaignHandler(Handler):

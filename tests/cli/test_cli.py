@@ -1,0 +1,86 @@
+"""The CLI edge: commands parse, call a service, print tables or --json, and exit non-zero on errors."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from revteam.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_init_then_stats_json_on_an_empty_database(db_env):
+    assert invoke("init").exit_code == 0
+    r = invoke("stats", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["counts"]["contacts"] == 0
+    assert list(data["contacts_by_stage"])[:3] == ["subscriber", "lead", "mql"]
+
+
+def test_import_then_timeline_for_contact_and_account(db_env, tmp_path):
+    acc = tmp_path / "accounts.csv"
+    acc.write_text("external_id,name,domain\na1,Acme Rockets,acme-rockets.com\n")
+    con = tmp_path / "contacts.csv"
+    con.write_text("email,first_name,account_external_id,stage,created_at\nana@acme-rockets.com,Ana,a1,mql,2026-01-05\n")
+    touches = tmp_path / "touches.jsonl"
+    touches.write_text(json.dumps({"contact_email": "ana@acme-rockets.com", "type": "pricing_request",
+                                   "occurred_at": "2026-01-07T10:00:00Z", "url": "/pricing"}) + "\n")
+    for kind, path in (("accounts", acc), ("contacts", con), ("touchpoints", touches)):
+        r = invoke("import", kind, str(path), "--json")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["created"] == 1
+    r = invoke("timeline", "--email", "ANA@acme-rockets.com", "--json")
+    assert r.exit_code == 0, r.output
+    tl = json.loads(r.stdout)
+    assert tl["stage"] == "mql" and [e["kind"] for e in tl["events"]] == ["stage", "touch"]
+    r = invoke("timeline", "--account", str(tl["facts"]["account_id"]), "--json")
+    acct = json.loads(r.stdout)
+    assert acct["stage"] == "mql" and acct["events"][1]["title"].startswith("Ana: pricing request")
+    r = invoke("timeline", "--contact", str(tl["id"]))
+    assert r.exit_code == 0 and "entered → mql" in r.stdout
+
+
+def test_a_rejected_import_exits_2_and_lists_row_errors(db_env, tmp_path):
+    bad = tmp_path / "campaigns.csv"
+    bad.write_text("external_id,name,channel,cost\nc1,Spring webinar,webinar,lots\nc2,,email,10\n")
+    r = runner.invoke(app, ["import", "campaigns", str(bad)])
+    assert r.exit_code == 2
+    assert "2 invalid rows" in r.stderr and "row 1, column `cost`" in r.stderr and "row 2, column `name`" in r.stderr
+    assert json.loads(invoke("stats", "--json").stdout)["counts"]["campaigns"] == 0
+
+
+def test_skip_invalid_writes_a_rejects_file_next_to_the_input(db_env, tmp_path):
+    bad = tmp_path / "campaigns.csv"
+    bad.write_text("external_id,name,channel,cost\nc1,Spring webinar,webinar,100\nc2,Bad,email,lots\n")
+    r = invoke("import", "campaigns", str(bad), "--skip-invalid")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "campaigns.csv.rejects.csv").read_text().count("\n") == 2
+
+
+def test_timeline_needs_exactly_one_subject_and_unknown_ids_say_so(db_env):
+    r = runner.invoke(app, ["timeline"])
+    assert r.exit_code == 2 and "exactly one" in r.stderr
+    r = runner.invoke(app, ["timeline", "--contact", "999"])
+    assert r.exit_code == 2 and "No contact with id 999" in r.stderr
+
+
+def test_users_add_list_and_token(db_env):
+    r = invoke("users", "add", "cro@acme.test", "--role", "leader", "--name", "Casey Ro", "--password", "a-long-password")
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["users", "add", "cro@acme.test", "--role", "leader", "--password", "a-long-password"])
+    assert r.exit_code == 2 and "already exists" in r.stderr
+    r = runner.invoke(app, ["users", "add", "x@acme.test", "--role", "boss", "--password", "a-long-password"])
+    assert r.exit_code == 2 and "Unknown role" in r.stderr
+    r = runner.invoke(app, ["users", "add", "y@acme.test", "--role", "sdr", "--password", "short"])
+    assert r.exit_code == 2 and "too short" in r.stderr
+    users = json.loads(invoke("users", "list", "--json").stdout)
+    assert [(u["email"], u["role"]) for u in users] == [("cro@acme.test", "leader")]
+    r = invoke("users", "token", "cro@acme.test", "--name", "website")
+    assert r.exit_code == 0 and "rvt_" in r.stdout
