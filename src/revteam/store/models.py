@@ -327,3 +327,7 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str | None] = mapped_column(String(60))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# The handoff tables live in their own module; importing it here registers them on Base.metadata.
+from revteam.store import handoff_models as _handoff_models  # noqa: E402,F401
