@@ -1,7 +1,38 @@
-"""``revteam serve`` (being built)."""
+"""``revteam serve``: run the web app and the JSON API with uvicorn.
+
+``run_server`` is the reusable part (``revteam demo`` calls it after building the demo company).
+"""
+
+from __future__ import annotations
+
 import typer
 
+from revteam.config import Settings, get_settings
+from revteam.runtime import build_runtime
 
-def serve_command() -> None:
-    """Serve the web app."""
-    raise typer.Exit(1)
+
+def run_server(settings: Settings | None = None, *, host: str | None = None, port: int | None = None) -> None:
+    """Migrate the database, build the app and serve it until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from revteam.web.app import create_app
+
+    settings = settings or get_settings()
+    runtime = build_runtime(settings)
+    app = create_app(runtime)
+    bind_host = host or settings.host
+    bind_port = port if port is not None else settings.port
+    try:
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", proxy_headers=False, server_header=False)
+    finally:
+        runtime.engine.dispose()
+
+
+def serve_command(
+    host: str = typer.Option(None, "--host", help="Address to listen on (default: REVTEAM_HOST, 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", help="Port to listen on (default: REVTEAM_PORT, 8000).", min=1, max=65535),
+) -> None:
+    """Serve the web app and the JSON API (http://HOST:PORT; API description at /docs once logged in)."""
+    settings = get_settings()
+    typer.echo(f"revteam: serving http://{host or settings.host}:{port or settings.port} (Ctrl-C stops)")
+    run_server(settings, host=host, port=port)

@@ -1,0 +1,95 @@
+"""The app factory: ``create_app(runtime) -> FastAPI``.
+
+Wires the routers (one per area), the static files, the error handlers, the security headers and
+the app-wide ``authorize`` dependency that applies ``policy.POLICY`` to every route. Request bodies
+are capped: page forms at 1 MiB, touchpoint batches at 32 MiB, imports at ``max_upload_mb``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+
+from revteam import __version__
+from revteam.runtime import Runtime, build_runtime
+from revteam.web import auth
+from revteam.web.api import ingest as api_ingest
+from revteam.web.api import records as api_records
+from revteam.web.api.models import TouchpointEvent
+from revteam.web.deps import authorize
+from revteam.web.errors import install_error_handlers
+from revteam.web.headers import SecurityHeaders
+from revteam.web.pages import accounts, apidocs, contacts, deals, home, imports, users
+from revteam.web.templating import STATIC_DIR
+from revteam.web.uploads import MIB, import_body_limit
+
+API_PREFIX = "/api/v1"
+PAGE_BODY_LIMIT = 1 * MIB
+TOUCHPOINT_BODY_LIMIT = 32 * MIB
+
+DESCRIPTION = """\
+The revteam JSON API: the shared revenue record (accounts, contacts, deals, timelines) and the way
+data comes in (touchpoint events, file imports).
+
+**Authentication.** Every call sends `Authorization: Bearer <token>`. An admin issues tokens on the
+Users page or with `revteam users token EMAIL`. A missing, unknown or revoked token gets 401; a role
+that may not use an endpoint gets 403 (touchpoints and imports: admin and marketing).
+
+**Errors** are JSON `{"code": "...", "message": "...", "details": ...}`. Invalid rows give 422 with
+`details` = a list of `{"row", "column", "message", "value"}`, and nothing is written.
+"""
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {})["bearerAuth"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (rvt_...) issued on the Users page or by `revteam users token`.",
+        }
+        components.setdefault("schemas", {})["TouchpointEvent"] = TouchpointEvent.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith(API_PREFIX):
+                for operation in operations.values():
+                    operation["security"] = [{"bearerAuth": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or build_runtime()
+    settings = runtime.settings
+    app = FastAPI(
+        title="revteam",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=None,  # served by pages/apidocs.py, behind the access policy
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(authorize)],
+        max_body_size=PAGE_BODY_LIMIT,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    for module in (auth, home, accounts, contacts, deals, users, apidocs):
+        app.include_router(module.router)
+    app.include_router(imports.router, max_body_size=import_body_limit(settings.max_upload_mb))
+
+    app.include_router(apidocs.api_router, prefix=API_PREFIX)
+    app.include_router(api_records.router, prefix=API_PREFIX, tags=["record"])
+    app.include_router(api_ingest.touchpoints_router, prefix=API_PREFIX, tags=["data in"],
+                       max_body_size=TOUCHPOINT_BODY_LIMIT)
+    app.include_router(api_ingest.imports_router, prefix=API_PREFIX, tags=["data in"],
+                       max_body_size=import_body_limit(settings.max_upload_mb))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

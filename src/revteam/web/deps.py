@@ -1,0 +1,143 @@
+"""FastAPI dependencies as ``Annotated`` aliases, and ``authorize``: the check every route runs.
+
+``authorize`` is an app-wide dependency (``create_app`` installs it), so no route can forget it. It
+
+1. finds the route's entry in ``policy.POLICY`` (no entry: refused to everybody);
+2. finds who is asking: pages by the session cookie, ``/api/`` routes by ``Authorization: Bearer``
+   only (a cookie never authenticates an API call, so the API needs no CSRF token);
+3. refuses a role the policy does not list (403), an anonymous page request (303 to the log-in page,
+   see ``web/errors.py``) and an anonymous or badly authenticated API call (401);
+4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs.
+
+``CurrentUser`` and ``PrincipalDep`` depend on ``authorize``; FastAPI caches it per request, so a
+route asking for the user gets the already-checked one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from revteam.config import Settings
+from revteam.errors import Forbidden
+from revteam.runtime import Runtime
+from revteam.services.users import user_for_api_token
+from revteam.store.models import User, WebSession
+from revteam.web import policy
+from revteam.web.csrf import UNSAFE_METHODS, check_session_token
+from revteam.web.errors import LoginRequired, is_api_path, login_next
+from revteam.web.sessions import COOKIE_NAME, load_session
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    return request.app.state.runtime.sessions
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One database session per request; rolled back unless the route commits."""
+    session = request.app.state.runtime.sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def get_now() -> datetime:
+    """The clock. Tests override it with ``app.dependency_overrides[get_now]``."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Principal:
+    """Who is asking, and how they proved it: ``session`` (cookie), ``token`` (bearer) or ``public``."""
+
+    user: User | None
+    web_session: WebSession | None
+    via: str
+    route_name: str
+
+    @property
+    def csrf_token(self) -> str | None:
+        return self.web_session.csrf_token if self.web_session else None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _identify(request: Request, db: Session, now: datetime, route_name: str) -> Principal:
+    settings: Settings = request.app.state.runtime.settings
+    if is_api_path(request.url.path):
+        user = user_for_api_token(db, bearer_token(request), now=now)  # raises Unauthenticated (401)
+        db.commit()  # the token's last_used_at
+        return Principal(user, None, "token", route_name)
+    live = load_session(db, request.cookies.get(COOKIE_NAME), now=now, hours=settings.session_hours)
+    db.commit()  # sliding expiry, or the deletion of an expired session
+    if live is None:
+        raise LoginRequired(login_next(request))
+    return Principal(live.user, live.row, "session", route_name)
+
+
+async def authorize(
+    request: Request, db: Annotated[Session, Depends(get_db)], now: Annotated[datetime, Depends(get_now)]
+) -> Principal:
+    route = request.scope.get("route")
+    route_name = getattr(route, "name", None) or ""
+    rule = policy.rule_for(route_name)
+    if rule is None:
+        raise Forbidden(
+            f"The route {route_name!r} has no entry in the access policy (revteam/web/policy.py), so nobody "
+            "may use it.",
+            code="no_policy",
+        )
+    if rule.public:
+        principal = Principal(None, None, "public", route_name)
+    else:
+        principal = await run_in_threadpool(_identify, request, db, now, route_name)
+        assert principal.user is not None
+        if not rule.allows(principal.user.role):
+            request.state.principal = principal  # the 403 page still shows the person's menu
+            raise Forbidden(
+                f"Your role ({principal.user.role}) cannot open {policy.area_label(route_name)}. "
+                f"It is open to: {', '.join(policy.roles_allowed(route_name))}. Ask an admin if you need it.",
+                code="role_forbidden",
+            )
+        if principal.web_session is not None and request.method in UNSAFE_METHODS:
+            request.state.principal = principal
+            await check_session_token(request, principal.web_session.csrf_token)
+    request.state.principal = principal
+    return principal
+
+
+def get_current_user(principal: Annotated[Principal, Depends(authorize)]) -> User:
+    if principal.user is None:
+        raise RuntimeError("CurrentUser was asked for on a public route, which has no user")
+    return principal.user
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+SessionDep = Annotated[Session, Depends(get_db)]
+NowDep = Annotated[datetime, Depends(get_now)]
+PrincipalDep = Annotated[Principal, Depends(authorize)]
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,82 @@
+"""The import page: upload a file, see exactly what it did (or why nothing was written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from revteam.errors import ImportRejected, InvalidInput
+from revteam.ingest.mapping import presets
+from revteam.ingest.schemas import KIND_SPECS
+from revteam.ingest.service import KINDS
+from revteam.store.models import ImportRun, User
+from revteam.web.deps import CurrentUser, NowDep, RuntimeDep, SessionDep
+from revteam.web.templating import render
+from revteam.web.uploads import ImportForm, import_upload, read_import_form
+
+router = APIRouter(include_in_schema=False)
+RECENT_RUNS = 20
+SHOWN_ERRORS = 500
+
+
+def recent_runs(db: Session, limit: int = RECENT_RUNS) -> list[tuple[ImportRun, str | None]]:
+    rows = db.execute(
+        select(ImportRun, User.name)
+        .outerjoin(User, User.id == ImportRun.actor_user_id)
+        .order_by(ImportRun.started_at.desc(), ImportRun.id.desc())
+        .limit(limit)
+    ).all()
+    return [(run, name) for run, name in rows]
+
+
+def _page(request: Request, db: Session, *, status: int = 200, **context: Any) -> HTMLResponse:
+    base = {
+        "kinds": KINDS,
+        "specs": KIND_SPECS,
+        "presets": presets(),
+        "runs": recent_runs(db),
+        "form": {"kind": "contacts", "preset": "", "dry_run": False, "skip_invalid": False},
+        "report": None,
+        "problem": None,
+        "shown_errors": SHOWN_ERRORS,
+    }
+    base.update(context)
+    return render(request, "imports.html", base, status=status)
+
+
+@router.get("/imports", name="imports.page", response_class=HTMLResponse)
+def imports_page(request: Request, db: SessionDep, me: CurrentUser) -> HTMLResponse:
+    return _page(request, db)
+
+
+def _echo(form: ImportForm | None, request_form: Any) -> dict[str, Any]:
+    if form is not None:
+        return {"kind": form.kind, "preset": form.preset or "", "dry_run": form.dry_run, "skip_invalid": form.skip_invalid}
+    kind = request_form.get("kind")
+    return {"kind": kind if kind in KINDS else "contacts", "preset": "", "dry_run": False, "skip_invalid": False}
+
+
+@router.post("/imports", name="imports.submit", response_class=HTMLResponse)
+async def imports_submit(request: Request, db: SessionDep, runtime: RuntimeDep, now: NowDep, me: CurrentUser) -> HTMLResponse:
+    form: ImportForm | None = None
+    try:
+        form = await read_import_form(request)
+        report = await import_upload(runtime, form, now=now, user=me, via="web")
+    except ImportRejected as e:
+        rows = len({err.row for err in e.errors})
+        message = (
+            f"{rows:,} row{'s' if rows != 1 else ''} of {form.filename if form else 'the file'} "
+            f"{'have' if rows != 1 else 'has'} problems, so nothing was written. Fix them and upload the file again, "
+            "or tick “Skip invalid rows” to import the good rows and leave these out."
+        )
+        problem = {"message": message, "code": e.code, "errors": e.errors[:SHOWN_ERRORS], "total": len(e.errors)}
+        return _page(request, db, status=422, form=_echo(form, await request.form()), problem=problem)
+    except InvalidInput as e:
+        rows = [d for d in (e.details or []) if isinstance(d, dict)] if isinstance(e.details, list) else []
+        problem = {"message": e.message, "code": e.code, "errors": rows[:SHOWN_ERRORS], "total": len(rows)}
+        return _page(request, db, status=422, form=_echo(form, await request.form()), problem=problem)
+    return _page(request, db, form=_echo(form, None), report=report)
