@@ -1,0 +1,165 @@
+"""Measuring a built demo from the database: volumes, funnel, rejections, cycles, what fell through.
+
+These are the numbers ``revteam demo`` prints and ``docs/demo.md`` reports. They are read back from
+the tables (not from the generator's memory), with these definitions:
+
+* **reached** a stage: the contact has a stage change *to* it (entry or move), at any time.
+* **conversion A → B**: of the contacts that reached A, the share that reached B later (cohort
+  conversion over the whole history; contacts still in flight at "today" count as not converted).
+* **rejection rate**: contacts moved from ``mql`` to ``disqualified`` or ``recycled`` by a person, over
+  contacts that reached ``mql``.
+* **win rate**: won deals over closed (won + lost) deals; **cycle**: ``closed_on - created_on`` in days.
+* **unworked lead**: a contact at ``mql`` now with no sales touch (call, sales e-mail, meeting) since it
+  became an MQL; **unfollowed webinar**: a past webinar none of whose attendees got a sales touch in
+  the ``FOLLOW_UP_DAYS`` after attending.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, select
+
+from revteam.store.models import Account, Campaign, Contact, Deal, StageChange, Touchpoint
+
+SALES_TOUCHES = ("sales_call", "sales_email", "meeting")
+FUNNEL_STEPS = (("lead", "mql"), ("mql", "sal"), ("sal", "sql"), ("sql", "opportunity"), ("opportunity", "customer"),
+                ("sql", "customer"))
+FOLLOW_UP_DAYS = 7
+SEGMENTS = ("smb", "mid_market", "enterprise")
+COUNTED = {"accounts": Account, "contacts": Contact, "touchpoints": Touchpoint, "campaigns": Campaign,
+           "deals": Deal, "stage_changes": StageChange}
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100); None for no values."""
+    if not values:
+        return None
+    s = sorted(values)
+    return float(s[max(0, math.ceil(p / 100 * len(s)) - 1)])
+
+
+def _funnel(conn: Connection) -> dict[str, Any]:
+    first: dict[int, dict[str, Any]] = defaultdict(dict)
+    rejected: set[int] = set()
+    rows = conn.execute(
+        select(StageChange.contact_id, StageChange.from_stage, StageChange.to_stage, StageChange.changed_at,
+               StageChange.actor_user_id).order_by(StageChange.contact_id, StageChange.changed_at, StageChange.id)
+    )
+    for cid, frm, to, at, user in rows:
+        first[cid].setdefault(to, at)
+        if frm == "mql" and to in ("disqualified", "recycled") and user is not None:
+            rejected.add(cid)
+    reached: dict[str, int] = defaultdict(int)
+    for stages in first.values():
+        for s in stages:
+            reached[s] += 1
+    conversion = {}
+    for a, b in FUNNEL_STEPS:
+        cohort = [s for s in first.values() if a in s]
+        converted = sum(1 for s in cohort if b in s and s[b] >= s[a])
+        conversion[f"{a}->{b}"] = round(converted / len(cohort), 4) if cohort else None
+    mqls = reached.get("mql", 0)
+    return {
+        "reached": dict(reached),
+        "conversion": conversion,
+        "rejected_mqls": len(rejected),
+        "rejection_rate": round(len(rejected) / mqls, 4) if mqls else None,
+    }
+
+
+def _deals(conn: Connection) -> dict[str, Any]:
+    rows = conn.execute(
+        select(Deal.outcome, Deal.amount, Deal.created_on, Deal.closed_on, Deal.source, Account.segment)
+        .join(Account, Account.id == Deal.account_id)
+    ).all()
+    by_outcome: dict[str, int] = defaultdict(int)
+    seg: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SEGMENTS}
+    quarter_end_wins = last_month_wins = 0
+    for outcome, amount, created, closed, source, segment in rows:
+        by_outcome[outcome] += 1
+        bucket = seg.setdefault(segment, defaultdict(list))
+        if outcome in ("won", "lost"):
+            bucket["closed_days"].append((closed - created).days)
+            bucket[outcome].append(1.0)
+        if outcome == "won":
+            if source != "expansion":
+                bucket["won_days"].append((closed - created).days)
+            bucket["won_amount"].append(float(amount))
+            next_q = closed + timedelta(days=14)
+            quarter_end_wins += (next_q.month - 1) // 3 != (closed.month - 1) // 3 or next_q.year != closed.year
+            last_month_wins += closed.month % 3 == 0
+    won, lost = by_outcome.get("won", 0), by_outcome.get("lost", 0)
+    segments = {}
+    for s, b in seg.items():
+        w, l_ = len(b["won"]), len(b["lost"])
+        segments[s] = {
+            "won": w,
+            "lost": l_,
+            "win_rate": round(w / (w + l_), 4) if w + l_ else None,
+            "won_cycle_days": {f"p{p}": percentile(b["won_days"], p) for p in (50, 75, 90)},
+            "closed_cycle_days_median": percentile(b["closed_days"], 50),
+            "won_amount_median": percentile(b["won_amount"], 50),
+            "won_amount_mean": round(statistics.fmean(b["won_amount"]), 2) if b["won_amount"] else None,
+        }
+    return {
+        "by_outcome": {k: by_outcome.get(k, 0) for k in ("open", "won", "lost")},
+        "win_rate": round(won / (won + lost), 4) if won + lost else None,
+        "won_revenue": float(sum(float(r[1]) for r in rows if r[0] == "won")),
+        "won_in_last_two_weeks_of_quarter": round(quarter_end_wins / won, 4) if won else None,
+        "won_in_last_month_of_quarter": round(last_month_wins / won, 4) if won else None,
+        "by_segment": segments,
+    }
+
+
+def _fell_through(conn: Connection) -> dict[str, Any]:
+    sales_after = exists().where(
+        and_(Touchpoint.contact_id == Contact.id, Touchpoint.type.in_(SALES_TOUCHES),
+             Touchpoint.occurred_at >= Contact.stage_changed_at)
+    )
+    unworked = conn.scalar(select(func.count()).select_from(Contact).where(Contact.stage == "mql", ~sales_after)) or 0
+    at_mql = conn.scalar(select(func.count()).select_from(Contact).where(Contact.stage == "mql")) or 0
+    attended = conn.execute(
+        select(Touchpoint.campaign_id, Touchpoint.contact_id, Touchpoint.occurred_at).where(
+            Touchpoint.type == "webinar_attended")
+    ).all()
+    sales = defaultdict(list)
+    ids = {r[1] for r in attended}
+    if ids:
+        for cid, at in conn.execute(
+            select(Touchpoint.contact_id, Touchpoint.occurred_at).where(Touchpoint.type.in_(SALES_TOUCHES))
+        ):
+            if cid in ids:
+                sales[cid].append(at)
+    names = dict(conn.execute(select(Campaign.id, Campaign.name).where(Campaign.channel == "webinar")).all())
+    per: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    window = timedelta(days=FOLLOW_UP_DAYS)
+    for camp, cid, at in attended:
+        per[camp][0] += 1
+        per[camp][1] += any(at <= s <= at + window for s in sales.get(cid, ()))
+    webinars = [{"campaign_id": k, "name": names.get(k), "attendees": a, "followed_up": f,
+                 "follow_up_share": round(f / a, 4)} for k, (a, f) in sorted(per.items())]
+    return {
+        "unworked_leads": int(unworked),
+        "contacts_at_mql": int(at_mql),
+        "webinars": webinars,
+        "unfollowed_webinars": [w["name"] for w in webinars if w["followed_up"] == 0],
+        "unfollowed_attendees": sum(w["attendees"] for w in webinars if w["followed_up"] == 0),
+    }
+
+
+def measure_demo(conn: Connection) -> dict[str, Any]:
+    """Every number the demo summary and docs report, read from the database."""
+    counts = {k: int(conn.scalar(select(func.count()).select_from(m)) or 0) for k, m in COUNTED.items()}
+    by_stage = dict(conn.execute(select(Contact.stage, func.count()).group_by(Contact.stage)).all())
+    return {
+        "counts": counts,
+        "contacts_by_stage": {k: int(v) for k, v in sorted(by_stage.items())},
+        "funnel": _funnel(conn),
+        "deals": _deals(conn),
+        "fell_through": _fell_through(conn),
+    }
