@@ -51,6 +51,24 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(200, ge=1, description="Largest file accepted by the web import page, in MiB.")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in web lists.")
     demo_seed: int = Field(20261125, description="Seed of the demo company generator; same seed, same company.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public address of the web app, used in links inside notifications.")
+    smtp_url: str = Field(
+        "",
+        description="Apprise e-mail URL of the outgoing mail server, without recipients, e.g. "
+        "`mailtos://user:password@smtp.example.com:587?from=revteam@example.com`. Empty: e-mail is not sent "
+        "(messages wait in the outbox).",
+    )
+    worker_interval_seconds: float = Field(
+        30.0, gt=0, description="How often the worker ticks SLA clocks and drains the outbox, in seconds."
+    )
+    run_worker_in_serve: bool = Field(
+        True, description="Run the worker inside `revteam serve` (turn off when a separate `revteam worker` runs)."
+    )
+    outbox_max_attempts: int = Field(8, ge=1, description="Delivery attempts per message before it is marked failed.")
+    outbox_lease_seconds: int = Field(
+        300, ge=10, description="How long a worker owns a claimed message; after that a crashed worker's claim is retried."
+    )
+    digest_hour: int = Field(8, ge=0, le=23, description="Local hour (SLA time zone) at which the daily digest of unworked leads is sent.")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

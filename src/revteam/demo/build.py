@@ -30,7 +30,7 @@ from revteam.demo.catalogue import build_catalogue, campaign_rows, content_rows
 from revteam.demo.deals import DealDraft, DealMaker
 from revteam.demo.journeys import ContactDraft, JourneyMaker
 from revteam.demo.measure import measure_demo
-from revteam.demo.people import DEMO_PASSWORD, People, build_people
+from revteam.demo.people import DEMO_PASSWORD, People, build_people, rep_profile_rows
 from revteam.demo.rows import COLUMNS, RowSet, account_owner_rows, contact_history_rows, deal_rows
 from revteam.demo.targets import target_rows
 from revteam.demo.timebase import DemoCalendar
@@ -103,6 +103,7 @@ def generate_company(*, seed: int, now: datetime, scale: float = 1.0, progress: 
     company.tables = {
         "teams": [{"id": i, "name": n, "function": f} for i, n, f in people.teams],
         "users": [dict(u) for u in people.users],
+        "rep_profiles": rep_profile_rows(people),
         "campaigns": campaign_rows(cat, cal),
         "content_assets": content_rows(cat, cal),
         "accounts": account_rows(accounts, cal),
@@ -130,7 +131,7 @@ def _make_deals(dm: DealMaker, accounts: list[AccountDraft], contacts: list[Cont
 
 PHASE_LABELS = {"touchpoints": "Writing touchpoints", "touchpoints+properties": "Writing sales touches with notes"}
 # the order rows are written in: parents before children
-WRITE_ORDER = ("teams", "users", "campaigns", "content_assets", "accounts", "contacts", "touchpoints",
+WRITE_ORDER = ("teams", "users", "rep_profiles", "campaigns", "content_assets", "accounts", "contacts", "touchpoints",
                "touchpoints+properties", "stage_changes", "owner_changes", "deals", "deal_contacts", "targets")
 
 

@@ -285,6 +285,8 @@ class JourneyMaker:
         rng, H = self.rng, self.cal.horizon
         sdr = self._sdr_for(c)
         t0 = self.cal.business(c.created, rng)
+        if t0 > H:  # added over the weekend before "today": keep the time it was added
+            t0 = c.created
         c.created = t0
         c.move(t0, "lead", user=sdr)
         c.hand_to(t0, sdr, "prospect added by SDR")

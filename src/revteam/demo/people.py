@@ -9,8 +9,9 @@ which ``revteam demo`` prints with one log-in per role.
 Reps are not identical (``REP_PROFILES``): one SDR answers slowly and leaves more leads unworked,
 one rejects far more than the others; this is what the "who dropped which ball" views should find.
 
-Territories are fixed here (the schema has no territory table yet): the commercial teams take SMB and
-mid-market accounts in their regions, the enterprise team takes enterprise accounts everywhere.
+Territories: the commercial teams take SMB and mid-market accounts in their regions, the enterprise
+team takes enterprise accounts everywhere. Each rep's regions, segments, daily capacity, working hours
+and manager are written to ``rep_profiles``, where routing reads them.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ USERS = (
     (20, "samuel.brooks", "Samuel Brooks", "ae", 3, "Enterprise account executive"),
 )
 
+# Where each sales team works from: the rep's time zone in ``rep_profiles`` (routing reads working hours).
+TEAM_TZ = {1: "America/New_York", 2: "Europe/London", 3: "America/Chicago"}
+DAILY_CAPACITY = {"sdr": 25, "ae": 8}  # new leads an SDR, new opportunities an AE, can take a day
+SALES_MANAGER = 3  # the VP sales manages every rep
+
 # The log-in printed for each role (user ids above).
 ROLE_LOGINS = (("admin", 1), ("leader", 2), ("marketing", 5), ("sdr", 9), ("ae", 15))
 
@@ -102,6 +108,21 @@ class People:
 
     def team_for(self, region: str, segment: str) -> int:
         return TERRITORIES[(region, segment)]
+
+
+def rep_profile_rows(people: People) -> list[dict[str, object]]:
+    """``rep_profiles`` rows: each rep's territory (regions × segments), capacity, hours and manager."""
+    rows = []
+    for uid, _local, _name, role, team, _title in USERS:
+        if role not in DAILY_CAPACITY:
+            continue
+        cells = [key for key, tid in TERRITORIES.items() if tid == team]
+        rows.append({
+            "user_id": uid, "weight": 1.0, "daily_capacity": DAILY_CAPACITY[role], "tz": TEAM_TZ[team],  # type: ignore[index]
+            "opens": "09:00", "closes": "17:30", "weekdays": "0,1,2,3,4", "manager_id": SALES_MANAGER,
+            "regions": sorted({r for r, _ in cells}), "segments": sorted({s for _, s in cells}),
+        })
+    return rows
 
 
 def email_of(local: str) -> str:

@@ -39,3 +39,25 @@ def normalise_domain(raw: str | None) -> str | None:
     if not _DOMAIN.match(d):
         raise ValueError(f"{raw!r} is not a web domain; expected something like acme.com")
     return d
+
+
+_SENIORITY = (
+    ("c_level", re.compile(r"\b(chief|c[etfoimr]o|founder|owner|president)\b", re.I)),
+    ("vp", re.compile(r"\b(vp|vice[- ]president|svp|evp)\b", re.I)),
+    ("director", re.compile(r"\b(director|head of)\b", re.I)),
+    ("manager", re.compile(r"\b(manager|lead|supervisor)\b", re.I)),
+)
+
+
+def seniority_from_title(title: str | None) -> str | None:
+    """'VP Operations' → 'vp'; 'Head of Sales' → 'director'; 'Analyst' → 'individual'; None → None."""
+    if not title or not title.strip():
+        return None
+    for level, rx in _SENIORITY:
+        if rx.search(title):
+            return level
+    return "individual"
+
+
+def email_domain(email: str | None) -> str | None:
+    return email.rsplit("@", 1)[1] if email and "@" in email else None

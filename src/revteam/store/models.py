@@ -51,7 +51,10 @@ TOUCH_TYPES = (
     "sales_call",
     "sales_email",
     "meeting",
+    "email_bounce",
+    "unsubscribe",
 )
+SALES_TOUCH_TYPES = ("sales_call", "sales_email", "meeting")
 CONTENT_STATUSES = ("requested", "in_production", "published")
 DEAL_OUTCOMES = ("open", "won", "lost")
 CONSENT_VALUES = ("unknown", "opted_in", "opted_out")

@@ -1,0 +1,1 @@
+"""Notifications: an outbox table, channels through Apprise, and the worker that drains it."""

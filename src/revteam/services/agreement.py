@@ -1,0 +1,125 @@
+"""The written SLA as stored: versions, terms, committee, and the sign-off by both heads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from revteam.domain.business_hours import BusinessCalendar
+from revteam.domain.sla import PRIORITIES, SlaTerms
+from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
+from revteam.services.audit import record_audit
+from revteam.store.handoff_models import SlaAgreement, SlaSignoff
+from revteam.store.models import User
+
+SIDES = ("marketing", "sales")
+DEFAULT_TERMS: dict[str, Any] = {
+    "tz": "America/New_York",
+    "weekdays": [0, 1, 2, 3, 4],
+    "opens": "09:00",
+    "closes": "17:00",
+    "holidays": [],
+    "response_minutes": {"hot": 60, "warm": 480, "cold": 960},
+    "min_attempts": 3,
+    "attempts_within_minutes": 3 * 480,
+    "at_risk_share": 0.75,
+    "mqls_per_month": 300,
+    "sals_per_month": 150,
+}
+DEFAULT_TEXT = """Marketing and sales agree:
+1. Marketing hands over a lead when it reaches the MQL threshold of the scoring model in force, or asks for a demo or pricing.
+2. Sales responds to hot leads within 1 business hour, warm leads within 1 business day, cold leads within 2 business days.
+3. Sales makes at least 3 attempts within 3 business days before rejecting a lead for no response.
+4. Sales accepts or rejects every lead with a reason from the agreed list; not-ready leads go back to nurture with a return date.
+5. Marketing delivers 300 MQLs and 150 sales-accepted leads a month.
+6. Disputed rejections go to the committee below; its decision is final."""
+
+
+def terms_from_json(version: int, t: dict[str, Any]) -> SlaTerms:
+    try:
+        opens = time.fromisoformat(t["opens"])
+        closes = time.fromisoformat(t["closes"])
+        cal = BusinessCalendar(tz=t["tz"], weekdays=frozenset(int(d) for d in t["weekdays"]), opens=opens, closes=closes,
+                               holidays=frozenset(date.fromisoformat(h) for h in t.get("holidays", [])))
+        response = {p: timedelta(minutes=float(m)) for p, m in t["response_minutes"].items()}
+        unknown = set(response) - set(PRIORITIES)
+        if unknown:
+            raise InvalidInput(f"Unknown priority {', '.join(sorted(unknown))}; use {', '.join(PRIORITIES)}.", code="bad_sla")
+        return SlaTerms(version, cal, response, int(t.get("min_attempts", 3)),
+                        timedelta(minutes=float(t.get("attempts_within_minutes", 1440))),
+                        float(t.get("at_risk_share", 0.75)), int(t.get("mqls_per_month", 0)), int(t.get("sals_per_month", 0)))
+    except KeyError as e:
+        raise InvalidInput(f"The SLA terms are missing {e.args[0]!r}.", code="bad_sla") from None
+    except (TypeError, ValueError) as e:
+        raise InvalidInput(f"The SLA terms are malformed: {e}.", code="bad_sla") from None
+
+
+@dataclass
+class AgreementView:
+    row: SlaAgreement
+    terms: SlaTerms
+    signoffs: list[SlaSignoff]
+
+    @property
+    def in_force(self) -> bool:
+        return self.row.in_force_at is not None
+
+
+def propose_agreement(session: Session, *, text: str, terms: dict[str, Any], committee: list[int], by: int | None,
+                      now: datetime) -> SlaAgreement:
+    if not text.strip():
+        raise InvalidInput("Write the agreement's text; it is what both heads sign.", code="bad_sla")
+    version = (session.scalar(select(func.max(SlaAgreement.version))) or 0) + 1
+    terms_from_json(version, terms)  # validate
+    members = session.scalars(select(User.id).where(User.id.in_(committee))).all()
+    if set(members) != set(committee) or not committee:
+        raise InvalidInput("The committee must name existing users (at least one).", code="bad_committee")
+    row = SlaAgreement(version=version, text=text.strip(), terms=terms, committee=sorted(set(committee)), created_at=now,
+                       created_by=by)
+    session.add(row)
+    session.flush()
+    record_audit(session, at=now, actor=f"user:{by}" if by else "system", actor_user_id=by, action="sla.proposed",
+                 entity="sla_agreement", entity_id=version)
+    return row
+
+
+def sign_agreement(session: Session, version: int, user: User, side: str, *, now: datetime) -> AgreementView:
+    """A head signs for their side. Both sides signed → the version is in force from that moment."""
+    if side not in SIDES:
+        raise InvalidInput(f"Sign for one of: {', '.join(SIDES)}.", code="bad_side")
+    if user.role not in ("leader", "admin"):
+        raise Forbidden("Only the heads of marketing and sales (leaders) sign the SLA.", code="not_a_head")
+    row = session.scalar(select(SlaAgreement).where(SlaAgreement.version == version))
+    if row is None:
+        raise NotFound(f"No SLA version {version}.", code="sla_not_found")
+    if session.scalar(select(SlaSignoff).where(SlaSignoff.agreement_id == row.id, SlaSignoff.side == side)):
+        raise Conflict(f"Version {version} is already signed for {side}.", code="already_signed")
+    if any(s.user_id == user.id for s in session.scalars(select(SlaSignoff).where(SlaSignoff.agreement_id == row.id))):
+        raise Conflict("One person cannot sign for both sides; the other head must sign.", code="same_signer")
+    session.add(SlaSignoff(agreement_id=row.id, side=side, user_id=user.id, signed_at=now))
+    session.flush()
+    sides = set(session.scalars(select(SlaSignoff.side).where(SlaSignoff.agreement_id == row.id)))
+    if sides == set(SIDES):
+        row.in_force_at = now
+    record_audit(session, at=now, actor=f"user:{user.id}", actor_user_id=user.id, action="sla.signed",
+                 entity="sla_agreement", entity_id=version, detail={"side": side, "in_force": row.in_force_at is not None})
+    return view(session, row)
+
+
+def view(session: Session, row: SlaAgreement) -> AgreementView:
+    signs = list(session.scalars(select(SlaSignoff).where(SlaSignoff.agreement_id == row.id).order_by(SlaSignoff.signed_at)))
+    return AgreementView(row, terms_from_json(row.version, row.terms), signs)
+
+
+def agreement_in_force(session: Session) -> AgreementView | None:
+    row = session.scalars(select(SlaAgreement).where(SlaAgreement.in_force_at.is_not(None))
+                          .order_by(SlaAgreement.in_force_at.desc(), SlaAgreement.version.desc())).first()
+    return view(session, row) if row else None
+
+
+def all_agreements(session: Session) -> list[AgreementView]:
+    return [view(session, r) for r in session.scalars(select(SlaAgreement).order_by(SlaAgreement.version.desc()))]

@@ -1,0 +1,48 @@
+"""When touches arrive: rescore the contacts they belong to and hand over those who just qualified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from revteam.services.handoff import hand_over_lead
+from revteam.services.lifecycle import load_stages
+from revteam.services.scoring import active_model, load_inputs, store_scores
+from revteam.domain.scoring import score_batch
+
+BULK_CHUNK = 20_000
+
+
+@dataclass
+class ScoringRun:
+    scored: int = 0
+    new_mqls: int = 0
+    handoffs: list[int] = field(default_factory=list)
+
+
+def score_and_hand_over(session: Session, *, now: datetime, contact_ids: Sequence[int] | None = None,
+                        hand_over: bool = True, progress: Callable[[int, int], None] | None = None) -> ScoringRun:
+    """Score the contacts (all when ``contact_ids`` is None), store scores with reasons, and hand over
+    every contact below MQL that the model now qualifies (by score or fast track)."""
+    model = active_model(session)
+    stages = load_stages(session)
+    below = {s for s in stages.main if stages.rank(s) < stages.rank("mql")}
+    run = ScoringRun()
+    inputs = load_inputs(session, now=now, contact_ids=list(contact_ids) if contact_ids is not None else None)
+    batch = score_batch(model, inputs.contacts, inputs.touches, now=now)
+    run.scored = store_scores(session, batch, now=now)
+    if progress:
+        progress(run.scored, run.scored)
+    if not hand_over:
+        return run
+    for i, cid in enumerate(batch.ids):
+        if batch.is_mql[i] and inputs.stages[i] in below:
+            h = hand_over_lead(session, int(cid), now=now, model=model, fast_track=bool(batch.fast_track_rule[i] >= 0),
+                               rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring",
+                               why=None)
+            run.new_mqls += 1
+            run.handoffs.append(h.id)
+    return run
