@@ -90,9 +90,13 @@ def timeline(
 
 
 def _register() -> None:
-    from revteam.cli import demo, ingest, serve, users
+    from revteam.cli import demo, handoff, ingest, serve, users
 
     app.add_typer(users.app, name="users")
+    app.add_typer(handoff.app, name="handoff")
+    app.add_typer(handoff.scoring_app, name="scoring")
+    app.command(name="score")(handoff.score_command)
+    app.command(name="worker")(handoff.worker_command)
     app.command(name="import")(ingest.import_command)
     app.command(name="demo")(demo.demo_command)
     app.command(name="serve")(serve.serve_command)
