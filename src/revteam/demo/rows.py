@@ -2,11 +2,14 @@
 
 Rows are plain tuples in the column order of ``COLUMNS`` (the writer zips them into parameter dicts
 batch by batch, so half a million touches never exist as dicts at once). Primary keys are explicit and
-dense: ids follow first-seen time for contacts and time order within each contact for touches and
-stage changes, so the same seed always yields the same ids.
+dense: ids follow first-seen time for contacts and time order within each contact for stage changes,
+so the same seed always yields the same ids.
 
 Touches without properties are kept apart from those with properties so that their ``properties``
-column is SQL NULL (not the JSON ``null`` a ``None`` parameter would store).
+column is SQL NULL (not the JSON ``null`` a ``None`` parameter would store). Each group gets its own
+contiguous id range (plain touches first, then the ones with properties), both in contact and time
+order, so that every insert appends to the table instead of filling gaps (several times faster on
+SQLite).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ def contact_history_rows(drafts: list[ContactDraft], cal: DemoCalendar, out: Row
     naive = cal.to_naive_utc  # the two big tables skip the per-row timezone conversion
     touches, touches_p = out.rows["touchpoints"], out.rows["touchpoints+properties"]
     changes, owners, contacts = out.rows["stage_changes"], out.rows["owner_changes"], out.rows["contacts"]
-    tid = len(touches) + len(touches_p)
+    later: list[tuple] = []  # touches with properties, numbered after all the others
+    tid = len(touches)
     sid = len(changes)
     oid = len(owners)
     for c in drafts:
@@ -65,11 +69,11 @@ def contact_history_rows(drafts: list[ContactDraft], cal: DemoCalendar, out: Row
         first = moves[0][0]
         kept = sorted((t for t in c.touches if t[0] <= H), key=itemgetter(0))
         for day, type_, channel, campaign, content, url, actor, props in kept:
-            tid += 1
             if props is None:
+                tid += 1
                 touches.append((tid, c.id, type_, channel, campaign, content, url, naive(day), actor, SRC, None))
             else:
-                touches_p.append((tid, c.id, type_, channel, campaign, content, url, naive(day), actor, SRC, None, props))
+                later.append((c.id, type_, channel, campaign, content, url, naive(day), actor, SRC, None, props))
         if kept:
             first = min(first, kept[0][0])
         owner = None
@@ -81,6 +85,7 @@ def contact_history_rows(drafts: list[ContactDraft], cal: DemoCalendar, out: Row
         last = moves[-1]
         contacts.append((c.id, c.email, SRC, None, c.first, c.last, c.title, c.account.id, c.persona, c.source,
                          c.campaign_id, owner, last[1], to_dt(last[0]), c.consent, to_dt(first)))
+    touches_p.extend((tid + i, *row) for i, row in enumerate(later, start=1))
 
 
 def account_owner_rows(accounts: list[AccountDraft], cal: DemoCalendar, out: RowSet) -> None:
