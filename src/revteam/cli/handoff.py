@@ -180,3 +180,26 @@ def scoring_preview(file: Path = typer.Argument(..., help="A proposed scoring mo
         print_json(data)
     else:
         _table(data, f"MQLs among contacts active in the last {days} days")
+
+
+@scoring_app.command("x-education")
+@translate_errors
+def scoring_x_education(
+    file: Path = typer.Argument(..., help="Leads.csv of the X Education dataset."),
+    with_leaks: bool = typer.Option(False, "--with-leaks", help="Also use fields sales fills in (to show the leak)."),
+    json_: bool = JsonOption,
+) -> None:
+    """Train and evaluate the predictive scorer on X Education (time-ordered split by Lead Number)."""
+    from revteam.learning.xeducation import run
+
+    with console.status("training and evaluating…"):
+        report = run(file, with_leaks=with_leaks)
+    if json_:
+        print_json(report)
+        return
+    console.print(f"test leads {report['leads']:,} (trained on {report['train_leads']:,} older leads, "
+                  f"{report['features']} features)")
+    console.print(f"AUC {report['auc']:.3f}; top-decile conversion {report['top_decile_rate']:.1%} vs base "
+                  f"{report['base_rate']:.1%} → lift {report['top_decile_lift']:.2f}; Brier {report['brier']:.3f}")
+    _table([{"predicted": r["bin"], "leads": r["leads"], "mean predicted": f"{r['mean_predicted']:.2f}",
+             "observed": f"{r['observed']:.2f}"} for r in report["calibration"]], "Calibration")

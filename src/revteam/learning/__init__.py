@@ -1,0 +1,1 @@
+"""Learned models beside the rules: predictive lead scoring (scikit-learn)."""
