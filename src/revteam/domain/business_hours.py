@@ -69,9 +69,10 @@ class BusinessCalendar:
             day += timedelta(days=1)
 
     def is_open(self, at: datetime) -> bool:
-        for lo, hi in self.windows_from(at):
-            return lo <= at < hi
-        return False
+        _aware(at)
+        local = at.astimezone(self.zone)
+        return (local.weekday() in self.weekdays and local.date() not in self.holidays
+                and self.opens <= local.time().replace(tzinfo=None) < self.closes)
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The moment when ``duration`` of business time has passed since ``start``."""

@@ -201,30 +201,33 @@ def route_lead(
 ) -> tuple[Assignment, RoutingState]:
     """Assign one lead; returns the assignment and the new state (the given state is not changed)."""
     state = state.copy()
+    return _route(rules, dict(reps), lead, state, at), state
+
+
+def _route(rules: list[RoutingRule], reps: dict[int, Rep], lead: Lead, state: RoutingState, at: datetime) -> Assignment:
+    """Assign one lead, updating ``state`` in place."""
     skipped: list[str] = []
     for i, rule in enumerate(rules, start=1):
         if not rule.applies_to(lead):
             continue
-        picked = STRATEGIES[rule.strategy](rule, lead, dict(reps), state, at, skipped)
+        picked = STRATEGIES[rule.strategy](rule, lead, reps, state, at, skipped)
         if picked is None:
             continue
         rep, why = picked
         key = (rep.id, _local_day(rep, at))
         state.assigned[key] = state.assigned.get(key, 0) + 1
         label = rule.label or f"rule {i} ({rule.strategy})"
-        return Assignment(lead.contact_id, rep.id, label, f"{rep.name}: {why}, by {label}", tuple(skipped)), state
+        return Assignment(lead.contact_id, rep.id, label, f"{rep.name}: {why}, by {label}", tuple(skipped))
     why = "no routing rule matched the lead" if not skipped else "every matching rep was unavailable"
-    return Assignment(lead.contact_id, None, None, f"unassigned: {why}", tuple(skipped)), state
+    return Assignment(lead.contact_id, None, None, f"unassigned: {why}", tuple(skipped))
 
 
 def route_many(
     rules: list[RoutingRule], reps: Mapping[int, Rep], leads: Iterable[tuple[Lead, datetime]], state: RoutingState
 ) -> tuple[list[Assignment], RoutingState]:
-    out = []
-    for lead, at in leads:
-        a, state = route_lead(rules, reps, lead, state, at=at)
-        out.append(a)
-    return out, state
+    state = state.copy()
+    table = dict(reps)
+    return [_route(rules, table, lead, state, at) for lead, at in leads], state
 
 
 def rules_from_dicts(items: Iterable[Mapping[str, Any]]) -> list[RoutingRule]:

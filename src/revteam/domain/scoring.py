@@ -171,11 +171,14 @@ class TouchTable:
 
 
 def _codes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    arr = np.asarray(["" if v is None else str(v) for v in values], dtype=object) if not isinstance(values, np.ndarray) else values
-    if len(arr) == 0:
+    """Distinct values (as text, None → "") and each row's index into them (pandas.factorize: C speed)."""
+    import pandas as pd
+
+    if len(values) == 0:
         return np.array([], dtype=object), np.array([], dtype=np.int64)
-    uniq, inv = np.unique(arr.astype(str), return_inverse=True)
-    return uniq, inv
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    labels = np.array(["" if u is None else str(u) for u in uniq] + [""], dtype=object)
+    return labels, np.where(codes < 0, len(uniq), codes)
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -219,6 +222,7 @@ class ScoreBatch:
             p = float(self.fit_points[i, j])
             if p:
                 value = self.contacts.fields.get(rule.field, [None] * len(self.contacts))[i]
+                value = value.item() if hasattr(value, "item") else value  # NumPy scalar → plain value
                 out.append(Reason(p, "fit", f"{p:+g} fit: {rule.label} ({rule.field} {value!r})"))
         for j, rule in enumerate(m.engagement):
             p = round(float(self.rule_points[i, j]), 1)
@@ -288,14 +292,21 @@ class _TouchIndex:
         return mask
 
 
-def _latest_per_contact(contact: np.ndarray, ages: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+def _newest_first(contact: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Touch order grouped by contact, newest first within a contact (computed once per batch)."""
+    return np.lexsort((ages, contact))
+
+
+def _latest_per_contact(contact: np.ndarray, order: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     """Index of the newest matching touch of each contact, -1 where none matches."""
     out = np.full(n, -1, dtype=np.int64)
-    idx = np.flatnonzero(mask)
-    if len(idx):
-        order = idx[np.lexsort((ages[idx], contact[idx]))]  # by contact, newest first
-        first = np.unique(contact[order], return_index=True)
-        out[first[0]] = order[first[1]]
+    picked = order[mask[order]]
+    if len(picked):
+        c = contact[picked]
+        first = np.empty(len(c), dtype=bool)
+        first[0] = True
+        np.not_equal(c[1:], c[:-1], out=first[1:])
+        out[c[first]] = picked[first]
     return out
 
 
@@ -313,6 +324,7 @@ def score_batch(model: ScoringModel, contacts: ContactTable, touches: TouchTable
         fit_points[:, j] = np.where(hits[inv], rule.points, 0.0) if n else 0.0
 
     index = _TouchIndex(touches) if len(touches) else None
+    order = _newest_first(contact, ages) if len(touches) else np.array([], dtype=np.int64)
     decay = np.power(0.5, ages / model.half_life_days)
     rule_points = np.zeros((n, k_eng))
     rule_raw = np.zeros((n, k_eng))
@@ -323,11 +335,12 @@ def score_batch(model: ScoringModel, contacts: ContactTable, touches: TouchTable
             break
         mask = index.mask(rule)
         earned = rule.points * (decay if rule.decay else 1.0)
-        pts = np.bincount(contact[mask], weights=np.broadcast_to(earned, mask.shape)[mask], minlength=n)
-        rule_raw[:, j] = np.bincount(contact[mask], minlength=n) * rule.points
-        rule_count[:, j] = np.bincount(contact[mask], minlength=n)
+        hit = contact[mask]
+        pts = np.bincount(hit, weights=np.broadcast_to(earned, mask.shape)[mask], minlength=n)
+        rule_count[:, j] = np.bincount(hit, minlength=n)
+        rule_raw[:, j] = rule_count[:, j] * rule.points
         rule_points[:, j] = np.clip(pts, -rule.cap, rule.cap) if rule.cap is not None else pts
-        rule_latest[:, j] = _latest_per_contact(contact, ages, mask, n)
+        rule_latest[:, j] = _latest_per_contact(contact, order, mask, n)
 
     fast_rule = np.full(n, -1, dtype=np.int64)
     fast_touch = np.full(n, -1, dtype=np.int64)
@@ -335,13 +348,29 @@ def score_batch(model: ScoringModel, contacts: ContactTable, touches: TouchTable
         if index is None:
             break
         mask = index.mask(rule) & (ages <= model.fast_track_days)
-        latest = _latest_per_contact(contact, ages, mask, n)
+        latest = _latest_per_contact(contact, order, mask, n)
         new = (latest >= 0) & (fast_rule < 0)
         fast_rule[new] = j
         fast_touch[new] = latest[new]
 
     return ScoreBatch(model, contacts.ids, fit_points.sum(axis=1), rule_points.sum(axis=1), fit_points, rule_points,
                       rule_raw, rule_count, rule_latest, fast_rule, fast_touch, contacts, touches, ages)
+
+
+def top_reason_codes(batch: ScoreBatch, k: int = 3) -> np.ndarray:
+    """For every contact, the indices of its ``k`` largest contributions (by absolute points) over the
+    concatenated rule list [fit rules, engagement rules]; -1 where fewer rules contributed. This is the
+    compact, vectorised form of ``ScoreBatch.reasons`` for bulk storage; the text is rendered on display."""
+    contrib = np.hstack([batch.fit_points, batch.rule_points])
+    if contrib.shape[1] == 0:
+        return np.full((len(batch.ids), k), -1, dtype=np.int16)
+    k_eff = min(k, contrib.shape[1])
+    order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k_eff]
+    picked = np.take_along_axis(contrib, order, axis=1)
+    out = np.where(picked != 0, order, -1).astype(np.int16)
+    if k_eff < k:
+        out = np.hstack([out, np.full((len(out), k - k_eff), -1, dtype=np.int16)])
+    return out
 
 
 # --- TOML ----------------------------------------------------------------------------------------
