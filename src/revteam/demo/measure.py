@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, select
 
-from revteam.store.models import Account, Campaign, Contact, Deal, StageChange, Touchpoint
+from revteam.store.models import Account, Campaign, Contact, Deal, StageChange, Touchpoint, User
 
 SALES_TOUCHES = ("sales_call", "sales_email", "meeting")
 FUNNEL_STEPS = (("lead", "mql"), ("mql", "sal"), ("sal", "sql"), ("sql", "opportunity"), ("opportunity", "customer"),
@@ -152,6 +152,29 @@ def _fell_through(conn: Connection) -> dict[str, Any]:
     }
 
 
+def _sdrs(conn: Connection) -> dict[str, Any]:
+    """Per SDR: decisions on MQLs (accepted or rejected) and MQLs of theirs sitting unworked now."""
+    names = dict(conn.execute(select(User.id, User.name).where(User.role == "sdr")).all())
+    out = {n: {"accepted": 0, "rejected": 0, "unworked_now": 0} for n in names.values()}
+    rows = conn.execute(select(StageChange.actor_user_id, StageChange.to_stage, func.count())
+                        .where(StageChange.from_stage == "mql", StageChange.actor_user_id.in_(names))
+                        .group_by(StageChange.actor_user_id, StageChange.to_stage))
+    for uid, to, n in rows:
+        out[names[uid]]["accepted" if to == "sal" else "rejected"] += int(n)
+    sales_after = exists().where(
+        and_(Touchpoint.contact_id == Contact.id, Touchpoint.type.in_(SALES_TOUCHES),
+             Touchpoint.occurred_at >= Contact.stage_changed_at)
+    )
+    for uid, n in conn.execute(select(Contact.owner_id, func.count()).where(Contact.stage == "mql", ~sales_after)
+                               .group_by(Contact.owner_id)):
+        if uid in names:
+            out[names[uid]]["unworked_now"] = int(n)
+    for v in out.values():
+        decided = v["accepted"] + v["rejected"]
+        v["rejection_share"] = round(v["rejected"] / decided, 4) if decided else None
+    return out
+
+
 def measure_demo(conn: Connection) -> dict[str, Any]:
     """Every number the demo summary and docs report, read from the database."""
     counts = {k: int(conn.scalar(select(func.count()).select_from(m)) or 0) for k, m in COUNTED.items()}
@@ -162,4 +185,6 @@ def measure_demo(conn: Connection) -> dict[str, Any]:
         "funnel": _funnel(conn),
         "deals": _deals(conn),
         "fell_through": _fell_through(conn),
+        "sdrs": _sdrs(conn),
     }
+

@@ -61,16 +61,15 @@ class DemoCalendar:
         local = day + self._offset  # days since day 0's midnight
         d = int(local // 1)
         frac = local - d
+        moved = False
         if frac < 8 / 24:
-            frac = rng.uniform(8 / 24, 11 / 24)
-        elif frac > 18 / 24:
-            d += 1
-            frac = rng.uniform(8 / 24, 11 / 24)
+            frac, moved = rng.uniform(8 / 24, 11 / 24), True
+        elif frac >= 18 / 24:
+            d, frac, moved = d + 1, rng.uniform(8 / 24, 11 / 24), True
         wd = (self._start_weekday + d) % 7
         if wd >= 5:
-            d += 7 - wd
-            frac = rng.uniform(8 / 24, 11 / 24)
-        return d + frac - self._offset
+            d, frac, moved = d + 7 - wd, rng.uniform(8 / 24, 11 / 24), True
+        return max(day, d + frac - self._offset) if moved else day
 
     # --- when contacts sign up --------------------------------------------------------------------
     def _signup_curve(self) -> tuple[list[int], list[float]]:
