@@ -2,7 +2,8 @@
 
 Wires the routers (one per area), the static files, the error handlers, the security headers and
 the app-wide ``authorize`` dependency that applies ``policy.POLICY`` to every route. Request bodies
-are capped: page forms at 1 MiB, touchpoint batches at 32 MiB, imports at ``max_upload_mb``.
+are capped (``web/limits.py``): page forms at 1 MiB, touchpoint batches at 32 MiB, imports at
+``max_upload_mb``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from revteam.web.api.models import TouchpointEvent
 from revteam.web.deps import authorize
 from revteam.web.errors import install_error_handlers
 from revteam.web.headers import SecurityHeaders
+from revteam.web.limits import BodyLimit, BodyLimits
 from revteam.web.pages import accounts, apidocs, contacts, deals, home, imports, users
 from revteam.web.templating import STATIC_DIR
 from revteam.web.uploads import MIB, import_body_limit
@@ -74,22 +76,27 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(authorize)],
-        max_body_size=PAGE_BODY_LIMIT,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    upload_limit = import_body_limit(settings.max_upload_mb)
+    limits = BodyLimits(
+        default=PAGE_BODY_LIMIT,
+        by_path=(("/imports", upload_limit), (f"{API_PREFIX}/imports", upload_limit),
+                 (f"{API_PREFIX}/touchpoints", TOUCHPOINT_BODY_LIMIT)),
+    )
+    app.add_middleware(BodyLimit, limits=limits, upload_mb=settings.max_upload_mb)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for module in (auth, home, accounts, contacts, deals, users, apidocs):
-        app.include_router(module.router)
-    app.include_router(imports.router, max_body_size=import_body_limit(settings.max_upload_mb))
+        app.include_router(module.router, max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(imports.router, max_body_size=upload_limit)
 
-    app.include_router(apidocs.api_router, prefix=API_PREFIX)
-    app.include_router(api_records.router, prefix=API_PREFIX, tags=["record"])
+    app.include_router(apidocs.api_router, prefix=API_PREFIX, max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_records.router, prefix=API_PREFIX, tags=["record"], max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_ingest.touchpoints_router, prefix=API_PREFIX, tags=["data in"],
                        max_body_size=TOUCHPOINT_BODY_LIMIT)
-    app.include_router(api_ingest.imports_router, prefix=API_PREFIX, tags=["data in"],
-                       max_body_size=import_body_limit(settings.max_upload_mb))
+    app.include_router(api_ingest.imports_router, prefix=API_PREFIX, tags=["data in"], max_body_size=upload_limit)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -48,12 +48,15 @@ def get_session_factory(request: Request) -> sessionmaker[Session]:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One database session per request; rolled back unless the route commits."""
+    """One database session per request; what the route did not commit is discarded.
+
+    ``close()`` (not ``rollback()``) so loaded objects keep their state: the error page still shows
+    the person's name and menu after a route failed.
+    """
     session = request.app.state.runtime.sessions()
     try:
         yield session
     finally:
-        session.rollback()
         session.close()
 
 

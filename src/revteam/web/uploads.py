@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
@@ -142,8 +143,6 @@ def run_staged_import(
 
 async def import_upload(runtime: Runtime, form: ImportForm, *, now: datetime, user: User, via: str) -> ImportReport:
     """Stage the upload, run the import in a worker thread, clean up. Raises what ``run_import`` raises."""
-    from starlette.concurrency import run_in_threadpool
-
     with _workdir() as workdir:
         data_path, mapping = await stage_upload(form, workdir, runtime.settings.max_upload_mb)
         return await run_in_threadpool(

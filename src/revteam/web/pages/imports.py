@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from revteam.errors import ImportRejected, InvalidInput
 from revteam.ingest.mapping import presets
@@ -74,9 +75,11 @@ async def imports_submit(request: Request, db: SessionDep, runtime: RuntimeDep, 
             "or tick “Skip invalid rows” to import the good rows and leave these out."
         )
         problem = {"message": message, "code": e.code, "errors": e.errors[:SHOWN_ERRORS], "total": len(e.errors)}
-        return _page(request, db, status=422, form=_echo(form, await request.form()), problem=problem)
+        echo = _echo(form, await request.form())
+        return await run_in_threadpool(lambda: _page(request, db, status=422, form=echo, problem=problem))
     except InvalidInput as e:
         rows = [d for d in (e.details or []) if isinstance(d, dict)] if isinstance(e.details, list) else []
         problem = {"message": e.message, "code": e.code, "errors": rows[:SHOWN_ERRORS], "total": len(rows)}
-        return _page(request, db, status=422, form=_echo(form, await request.form()), problem=problem)
-    return _page(request, db, form=_echo(form, None), report=report)
+        echo = _echo(form, await request.form())
+        return await run_in_threadpool(lambda: _page(request, db, status=422, form=echo, problem=problem))
+    return await run_in_threadpool(lambda: _page(request, db, form=_echo(form, None), report=report))
