@@ -172,6 +172,9 @@ def test_main_pages(tab: Tab, live_site: Site, screenshots: Path, role: str) -> 
 
 def test_import_shows_row_errors(tab: Tab, screenshots: Path) -> None:
     page = tab.page
+    page.goto("/login")
+    no_horizontal_scroll(tab)
+    tab.shot(screenshots, "login")
     log_in(tab, "marketing")
     page.goto("/imports")
     tab.expected_status_paths.add("/imports")  # the rejected upload answers 422, on purpose

@@ -78,6 +78,29 @@ def is_login_redirect(response: Any) -> bool:
     return response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
+PUBLIC_ROUTES = {"login.form", "login.submit", "health"}
+
+
+def intended_roles(route_name: str) -> set[str]:
+    """The access rules as the product states them, written independently of web/policy.py."""
+    if route_name.startswith(("users.",)):
+        return {"admin"}
+    if route_name.startswith(("imports.", "api.imports.", "api.touchpoints.")):
+        return {"admin", "marketing"}
+    return set(ROLES)
+
+
+def test_the_policy_is_the_intended_one(app: FastAPI) -> None:
+    for ep in endpoints(app):
+        rule = policy.POLICY[ep.name]
+        if ep.name in PUBLIC_ROUTES:
+            assert rule.public, f"{ep.name} must be public"
+        else:
+            assert not rule.public and set(rule.roles) == intended_roles(ep.name), (
+                f"{ep.name}: policy allows {sorted(rule.roles)}, intended {sorted(intended_roles(ep.name))}"
+            )
+
+
 def test_every_route_has_a_policy_entry_and_every_entry_a_route(app: FastAPI) -> None:
     names = {e.name for e in endpoints(app)}
     missing = sorted(n for n in names if policy.rule_for(n) is None)

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import re
+
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -90,9 +93,17 @@ def stage_label(key: str | None, labels: dict[str, str] | None = None) -> str:
     return (labels or {}).get(key) or STAGE_LABELS.get(key) or humanize(key)
 
 
+_TICKED = re.compile(r"`([^`]{1,200})`")
+
+
+def ticks(value: str | None) -> Markup:
+    """Escape a message, then show its `backticked` names as code: error messages name columns that way."""
+    return Markup(_TICKED.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(value or ""))))
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True))
-    env.filters.update(money=money, number=number, when=when, day=day, humanize=humanize, sentence=sentence,
+    env.filters.update(money=money, number=number, when=when, day=day, humanize=humanize, sentence=sentence, ticks=ticks,
                        stage_label=stage_label)
     env.globals["version"] = __version__
     return env
