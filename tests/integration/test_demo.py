@@ -206,6 +206,12 @@ def test_touches_and_moves_tell_one_story(moderate):
             Contact, Contact.id == DealContact.contact_id).where(Contact.account_id != Deal.account_id))
         assert bad == 0
         assert s.scalar(select(func.count()).select_from(Deal).where(~Deal.contacts.any())) == 0
+        # nobody is touched before they are known, and accounts are known before their contacts
+        first_touch = select(func.min(Touchpoint.occurred_at)).where(
+            Touchpoint.contact_id == Contact.id).scalar_subquery()
+        assert s.scalar(select(func.count()).select_from(Contact).where(first_touch < Contact.created_at)) == 0
+        assert s.scalar(select(func.count()).select_from(Contact).join(Account, Account.id == Contact.account_id)
+                        .where(Account.created_at > Contact.created_at)) == 0
         months = s.scalars(select(Target.period_start).where(Target.metric == "won_revenue")).all()
         assert len(months) >= 13  # every month of the year plus the current quarter
 

@@ -14,7 +14,6 @@ A touch is a plain tuple ``(day, type, channel, campaign_id, content_id, url, ac
 
 from __future__ import annotations
 
-import math
 import random
 
 from revteam.demo import shape
@@ -140,11 +139,3 @@ def engagement_level(rng: random.Random) -> float:
     s = shape.ENGAGEMENT_SIGMA
     return rng.lognormvariate(-s * s / 2, s)
 
-
-def poisson(rng: random.Random, lam: float) -> int:
-    """Knuth's method; fine for the small rates used here."""
-    limit, k, p = math.exp(-lam), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k

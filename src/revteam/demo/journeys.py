@@ -137,7 +137,7 @@ class JourneyMaker:
             a.created = math.inf
         for c in drafts:
             a = c.account
-            a.created = min(a.created, c.created - rng.uniform(0, 30))
+            a.created = min(a.created, c.created - rng.uniform(0.01, 30))  # known before its first contact
         return drafts
 
     def _sdr_for(self, c: ContactDraft) -> int:
