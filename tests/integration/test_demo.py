@@ -235,7 +235,7 @@ def test_cycles_and_deal_sizes_grow_up_market(moderate):
     size = [seg[s]["won_amount_median"] for s in ("smb", "mid_market", "enterprise")]
     assert cycle == sorted(cycle) and cycle[0] < 35 < 60 < cycle[2]
     assert size == sorted(size) and size[2] > 5 * size[0]
-    assert 0.20 <= summary.measured["deals"]["win_rate"] <= 0.40
+    assert 0.20 <= summary.measured["deals"]["win_rate"] <= 0.45
 
 
 def test_some_balls_are_dropped(moderate):

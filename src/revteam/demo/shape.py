@@ -93,11 +93,11 @@ SAL_TO_SQL = 0.62
 RECYCLED_REENGAGE = 0.2  # a recycled lead that comes back above the threshold later
 
 # --- outbound (sales-sourced) ---------------------------------------------------------------------
-OUTBOUND_REPLY = 0.32  # prospects who answer the sequence and take a first meeting (→ sal)
+OUTBOUND_REPLY = 0.36  # prospects who answer the sequence and take a first meeting (→ sal)
 
 # --- SQL → opportunity → won (SQL → won 20–30 %) ---------------------------------------------------
 SQL_TO_OPPORTUNITY = 0.88
-WIN_RATE_BY_SEGMENT = {"smb": 0.36, "mid_market": 0.30, "enterprise": 0.25}
+WIN_RATE_BY_SEGMENT = {"smb": 0.40, "mid_market": 0.33, "enterprise": 0.27}
 CYCLE_MEDIAN_DAYS = {"smb": 24.0, "mid_market": 55.0, "enterprise": 105.0}
 CYCLE_SIGMA = 0.5
 LOST_CYCLE_FACTOR = 0.8  # lost deals die a little faster than won ones close
@@ -106,7 +106,7 @@ DEAL_SIGMA = 0.45
 QUARTER_END_PULL = 0.6  # won deals landing early in a quarter pulled back into the last days of the one before
 QUARTER_END_WINDOW_DAYS = 30  # "early": the first month of the quarter
 COMMITTEE_EXTRA = {"smb": (0, 1), "mid_market": (0, 2), "enterprise": (1, 3)}  # contacts added by the AE
-EXPANSION_RATE = 0.22  # a won customer who buys more later in the year
+EXPANSION_RATE = 0.3  # a won customer who buys more later in the year
 EXPANSION_WIN_RATE = 0.6
 ADVOCATE_SHARE = 0.2  # customers who become references, case studies, reviewers
 
