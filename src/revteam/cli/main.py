@@ -90,10 +90,11 @@ def timeline(
 
 
 def _register() -> None:
-    from revteam.cli import demo, handoff, ingest, serve, users
+    from revteam.cli import demo, handoff, ingest, privacy, serve, users
 
     app.add_typer(users.app, name="users")
     app.add_typer(handoff.app, name="handoff")
+    app.add_typer(privacy.app, name="privacy")
     app.add_typer(handoff.scoring_app, name="scoring")
     app.command(name="score")(handoff.score_command)
     app.command(name="worker")(handoff.worker_command)

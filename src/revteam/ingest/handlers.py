@@ -20,6 +20,7 @@ from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
 from revteam.ingest.lookups import Lookups
 from revteam.services.lifecycle import apply_stage_move
+from revteam.services.privacy import is_erased
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
 
 Row = dict[str, Any]
@@ -195,6 +196,8 @@ class ContactHandler(Handler):
         account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
         campaign_id = _ref(ctx, row, "original_campaign", "campaign")
         cid = ctx.lookups.contact(email=row.get("email"), external_id=row.get("external_id"))
+        if cid is None and is_erased(ctx.session, row.get("email")):
+            raise RowProblem("email", "this person asked to be erased; remove the row (their data is not kept)")
         at = row.get("created_at") or ctx.now
         if cid is None:
             c = Contact(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,

@@ -232,3 +232,11 @@ class UserChannel(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     target: Mapped[str] = mapped_column(String(500))
+
+
+class ErasedIdentity(Base):
+    """SHA-256 of the e-mail of a person erased on request, so an import cannot bring them back."""
+
+    __tablename__ = "erased_identities"
+    email_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
