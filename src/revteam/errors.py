@@ -86,8 +86,8 @@ class ImportRejected(InvalidInput):
         more = f" (and {n - 3} more)" if n > 3 else ""
         InvalidInput.__init__(
             self,
-            f"{n} invalid row{'s' if n != 1 else ''} in the {self.kind} file, nothing was written: {first}{more}. "
-            "Fix the rows and import again, or pass --skip-invalid to write the good rows and a file of rejects.",
+            f"{n} invalid row{'s' if n != 1 else ''} in the {self.kind} data, nothing was written: {first}{more}. "
+            "Fix these rows and import again.",
             code="import_rejected",
             details=[e.to_dict() for e in self.errors],
         )

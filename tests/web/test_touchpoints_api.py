@@ -61,8 +61,8 @@ BAD_BATCHES = {
     "unknown contact": ([event(1), event(2, email="nobody@nowhere.example")], [(2, None)]),
     "duplicate event_id": ([event(1), event(2), event(3) | {"event_id": "evt-1"}], [(3, "external_id")]),
     "missing event_id": ([event(1), event(2) | {"event_id": ""}], [(2, "event_id")]),
-    # no event names a contact at all: the whole batch lacks the column, reported as row 0 (the batch)
-    "no contact at all": ([event(1, email=None)], [(0, "contact_email or contact_external_id")]),
+    # no event names a contact: each such event is reported on its own row
+    "no contact at all": ([event(1, email=None)], [(1, "email")]),
 }
 
 
@@ -74,7 +74,7 @@ def test_invalid_batches_are_422_with_row_errors_and_write_nothing(client: Any, 
     response = client.post(URL, json={"source_system": "website", "events": events}, headers=marketing)
     assert response.status_code == 422, response.text
     body = response.json()
-    assert body["code"] == ("missing_columns" if case == "no contact at all" else "import_rejected")
+    assert body["code"] == "import_rejected"
     details = body["details"]
     assert all(set(d) == {"row", "column", "message", "value"} for d in details)
     for row, column in expected:

@@ -52,6 +52,8 @@ def translate_errors(fn: F) -> F:
                     err_console.print(f"  row {d['row']}{col}: {d['message']}", highlight=False, markup=False)
             if len(details) > 50:
                 err_console.print(f"  ... and {len(details) - 50} more")
+            if e.code == "import_rejected":
+                err_console.print("To write the valid rows now and get the invalid ones in a rejects file, add --skip-invalid.")
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

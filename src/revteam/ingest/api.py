@@ -35,12 +35,16 @@ def ingest_touchpoint_events(
         raise InvalidInput(f"The batch has {len(events):,} events; send at most {MAX_EVENTS:,} per call.", code="batch_too_large")
     if not source_system or len(source_system) > 40:
         raise InvalidInput("source_system is required (at most 40 characters), e.g. 'website'.", code="bad_source")
-    missing = [i for i, e in enumerate(events, start=1) if not isinstance(e, dict) or not e.get("event_id")]
-    if missing:
-        from revteam.errors import ImportRejected, RowError
+    from revteam.errors import ImportRejected, RowError
 
-        raise ImportRejected(errors=[RowError(i, "event_id", "`event_id` is required: it makes retries safe") for i in missing],
-                             kind="touchpoints")
+    problems = []
+    for i, e in enumerate(events, start=1):
+        if not isinstance(e, dict) or not e.get("event_id"):
+            problems.append(RowError(i, "event_id", "`event_id` is required: it makes retries safe"))
+        elif not (e.get("email") or e.get("contact_email") or e.get("contact_external_id")):
+            problems.append(RowError(i, "email", "say whose event it is: give `email` or `contact_external_id`"))
+    if problems:
+        raise ImportRejected(errors=problems, kind="touchpoints")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.jsonl"
         with path.open("w", encoding="utf-8") as fh:

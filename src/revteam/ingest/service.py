@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from revteam.config import get_settings
+from revteam.config import Settings, get_settings
 from revteam.errors import ImportRejected, InvalidInput, RowError
 from revteam.ingest.fields import FieldSpec, convert, is_empty
 from revteam.ingest.handlers import HANDLERS, Context, Handler, RowProblem
@@ -167,12 +167,13 @@ def run_import(
     fmt: str | None = None,
     source_system: str | None = None,
     filename: str | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
     spec = _spec_for(kind)
     mapping = mapping or Mapping()
     mapping.check_kind(kind)
     mapping.check_fields(spec.names)
-    settings = get_settings()
+    settings = settings or get_settings()
     path = Path(path)
     report = ImportReport(kind=kind, filename=filename or path.name)
     source = source_system or mapping.source_system or "import"
