@@ -290,7 +290,7 @@ class OwnerChange(Base):
 
 class Target(Base):
     __tablename__ = "targets"
-    __table_args__ = (UniqueConstraint("metric", "period_start", "team_id"),)
+    __table_args__ = (UniqueConstraint("metric", "period_start", "period_end", "team_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     metric: Mapped[str] = mapped_column(String(60))  # won_revenue, new_customers, mqls, ...
     period_start: Mapped[date] = mapped_column(Date)
