@@ -1,9 +1,13 @@
 """``revteam serve``: run the web app and the JSON API with uvicorn.
 
 ``run_server`` is the reusable part (``revteam demo`` calls it after building the demo company).
+Unless ``REVTEAM_RUN_WORKER_IN_SERVE`` is false, the worker (SLA tick + outbox) runs in a background
+thread of the same process and stops with it.
 """
 
 from __future__ import annotations
+
+import threading
 
 import typer
 
@@ -22,9 +26,20 @@ def run_server(settings: Settings | None = None, *, host: str | None = None, por
     app = create_app(runtime)
     bind_host = host or settings.host
     bind_port = port if port is not None else settings.port
+    stop = threading.Event()
+    worker = None
+    if settings.run_worker_in_serve:
+        from revteam.delivery.loop import run_forever
+
+        worker = threading.Thread(target=run_forever, args=(runtime.sessions, settings), kwargs={"stop": stop},
+                                  name="revteam-worker", daemon=True)
+        worker.start()
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", proxy_headers=False, server_header=False)
     finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
         runtime.engine.dispose()
 
 
