@@ -202,3 +202,16 @@ def test_scores_are_stored_with_reasons(session, team):
     assert row.fit == 45 and row.is_mql  # 20 director + 15 size + 10 industry; + webinar 18.7 = 63.7 ≥ 60
     assert any("attended webinar" in r["text"] for r in row.reasons)
     assert session.scalar(select(func.count()).select_from(Handoff)) == 0
+
+
+def test_a_demo_request_through_the_api_reaches_a_rep_at_once(sessions, team):
+    from revteam.ingest.api import ingest_touchpoint_events
+
+    with sessions() as s:
+        make_contact(s, email="erin@hooli.com", title="CTO", stage="lead")
+        s.commit()
+    ingest_touchpoint_events(sessions, "website", [{"event_id": "e1", "email": "erin@hooli.com", "type": "demo_request",
+                                                    "occurred_at": MON.isoformat()}], now=MON, actor_user_id=None)
+    with sessions() as s:
+        h = s.scalars(select(Handoff)).one()
+        assert (h.priority, h.status) == ("hot", "pending") and s.get(ContactScore, h.contact_id) is not None

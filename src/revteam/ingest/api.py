@@ -50,6 +50,26 @@ def ingest_touchpoint_events(
         with path.open("w", encoding="utf-8") as fh:
             for e in events:
                 fh.write(json.dumps(e, default=str) + "\n")
-        return run_import(sessions, "touchpoints", path, now=now, actor=f"api:user:{actor_user_id}",
-                          actor_user_id=actor_user_id, mapping=API_MAPPING, source_system=source_system,
-                          filename=f"api batch ({len(events)} events)")
+        report = run_import(sessions, "touchpoints", path, now=now, actor=f"api:user:{actor_user_id}",
+                            actor_user_id=actor_user_id, mapping=API_MAPPING, source_system=source_system,
+                            filename=f"api batch ({len(events)} events)")
+    if report.created:
+        react_to_new_touches(sessions, source_system, [str(e["event_id"]) for e in events], now=now)
+    return report
+
+
+def react_to_new_touches(sessions: sessionmaker[Session], source_system: str, event_ids: list[str], *,
+                         now: datetime) -> None:
+    """Rescore the contacts these events belong to and hand over those who just qualified (fast track
+    included): the seconds between a hand-raise and a rep's notification are the system's share."""
+    from sqlalchemy import select
+
+    from revteam.services.reactions import score_and_hand_over
+    from revteam.store.models import Touchpoint
+
+    with sessions() as s:
+        ids = sorted(set(s.scalars(select(Touchpoint.contact_id).where(
+            Touchpoint.source_system == source_system, Touchpoint.external_id.in_(event_ids)))))
+        if ids:
+            score_and_hand_over(s, now=now, contact_ids=ids)
+            s.commit()
