@@ -1,0 +1,101 @@
+"""Analytics engines: DuckDB in process (default) or Apache Spark (``revteam[spark]``), picked by name.
+
+Both receive the same Arrow tables and run the same Ibis expressions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from revteam.analytics.errors import AnalyticsUnsupported
+
+
+@dataclass
+class Engine:
+    name: str
+    con: Any  # an Ibis backend
+    dialect: str
+
+    def load(self, tables: dict[str, pa.Table]) -> dict[str, Any]:
+        """Register Arrow tables and return Ibis table expressions by name."""
+        out = {}
+        for name, table in tables.items():
+            if self.name == "spark":  # a temporary view in the session: nothing written to disk
+                spark = spark_session()
+                schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in table.schema)
+                spark.createDataFrame(table.to_pandas(), schema=schema).createOrReplaceTempView(name)
+                out[name] = self.con.table(name)
+            else:
+                out[name] = self.con.create_table(name, table, overwrite=True)
+        return out
+
+    def execute(self, expr: Any) -> Any:
+        return self.con.execute(expr)
+
+    def close(self) -> None:
+        disconnect = getattr(self.con, "disconnect", None)
+        if disconnect is not None and self.name != "spark":
+            disconnect()
+
+
+def _spark_type(t: pa.DataType) -> str:
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return "timestamp"
+    return "string"
+
+
+def _duckdb() -> Engine:
+    import ibis
+
+    return Engine("duckdb", ibis.duckdb.connect(), "duckdb")
+
+
+_SPARK: dict[str, Any] = {}
+
+
+def spark_session(master: str = "local[2]") -> Any:
+    """One local SparkSession per process (starting Spark costs seconds)."""
+    if "session" not in _SPARK:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise AnalyticsUnsupported("Spark is not installed; install it with pip install 'revteam[spark]'.",
+                                       code="spark_not_installed") from None
+        _SPARK["session"] = (SparkSession.builder.master(master).appName("revteam")
+                             .config("spark.sql.session.timeZone", "UTC")
+                             .config("spark.sql.shuffle.partitions", "4")
+                             .config("spark.ui.enabled", "false")
+                             .config("spark.driver.bindAddress", "127.0.0.1")
+                             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                             .config("spark.ui.showConsoleProgress", "false")
+                             .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="revteam-spark-"))
+                             .getOrCreate())
+        _SPARK["session"].sparkContext.setLogLevel("ERROR")
+    return _SPARK["session"]
+
+
+def _spark() -> Engine:
+    import ibis
+
+    return Engine("spark", ibis.pyspark.connect(spark_session()), "pyspark")
+
+
+ENGINES: dict[str, Callable[[], Engine]] = {"duckdb": _duckdb, "spark": _spark}
+
+
+def connect(name: str) -> Engine:
+    if name not in ENGINES:
+        raise AnalyticsUnsupported(f"Unknown analytics engine {name!r}; use one of: {', '.join(ENGINES)}.",
+                                   code="unknown_engine")
+    return ENGINES[name]()

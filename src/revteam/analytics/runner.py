@@ -1,0 +1,145 @@
+"""The runner: validate → build → compile → execute → format, returning the SQL with every answer.
+
+One ``Analytics`` object per process and database: it keeps the engine connection and the snapshot
+loaded into it, and reloads the snapshot only when the operational data changed (fingerprint).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+from sqlalchemy import Engine as SqlEngine
+
+from revteam.analytics import funnel as F
+from revteam.analytics.engines import Engine, connect
+from revteam.analytics.snapshot import Snapshot, SnapshotCache
+
+
+@dataclass
+class Query:
+    name: str
+    rows: list[dict[str, Any]]
+    sql: str
+
+
+@dataclass
+class AnalyticsResult:
+    kind: str
+    engine: str
+    elapsed_ms: float
+    queries: dict[str, Query] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        return self.queries[name].rows
+
+    def to_dict(self, *, with_sql: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "engine": self.engine, "elapsed_ms": round(self.elapsed_ms, 1),
+                               **self.meta}
+        for name, q in self.queries.items():
+            out[name] = q.rows
+        if with_sql:
+            out["sql"] = {name: q.sql for name, q in self.queries.items()}
+        return out
+
+
+def _clean(v: Any) -> Any:
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def _records(df: Any) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+class Analytics:
+    def __init__(self, sql_engine: SqlEngine, engine_name: str = "duckdb", cache: SnapshotCache | None = None) -> None:
+        self.sql_engine = sql_engine
+        self.engine_name = engine_name
+        self.cache = cache or SnapshotCache()
+        self._engine: Engine | None = None
+        self._loaded: tuple[Any, ...] | None = None
+        self._tables: dict[str, Any] = {}
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._results: dict[Any, AnalyticsResult] = {}
+
+    def tables(self) -> tuple[dict[str, Any], Snapshot]:
+        snap = self.cache.get(self.sql_engine)
+        if self._engine is None:
+            self._engine = connect(self.engine_name)
+        if self._loaded != snap.fingerprint:
+            self._tables = self._engine.load(snap.tables)
+            self._loaded = snap.fingerprint
+            self._snapshot = snap
+        assert self._snapshot is not None
+        return self._tables, self._snapshot
+
+    def _run(self, name: str, expr: Any) -> Query:
+        assert self._engine is not None
+        sql = str(ibis.to_sql(expr, dialect=self._engine.dialect))
+        return Query(name, _records(self._engine.execute(expr)), sql)
+
+    # --- funnel and velocity --------------------------------------------------------------------
+    def funnel(self, spec: F.FunnelSpec) -> AnalyticsResult:
+        with self._lock:
+            started = time.perf_counter()
+            t, snap = self.tables()
+            key = ("funnel", spec, snap.fingerprint)
+            if key in self._results:  # same question, same data: same answer
+                return self._results[key]
+            ls = snap.tables["lifecycle_stages"].to_pylist()
+            main = tuple(r["key"] for r in sorted(ls, key=lambda r: r["position"]) if r["kind"] == "main")
+            positions = {r["key"]: int(r["position"]) for r in ls}
+            stages = F.validate(spec, main)
+            pairs = list(zip(stages[:-1], stages[1:]))
+            if "customer" in stages and stages[0] != "customer":
+                pairs.append((stages[0], "customer"))
+            result = AnalyticsResult("funnel", self.engine_name, 0.0, meta={
+                "stages": list(stages), "mode": spec.mode, "breakdown": spec.breakdown,
+                "start": spec.start.isoformat() if spec.start else None, "end": spec.end.isoformat() if spec.end else None,
+                "window_days": spec.window_days})
+            for q in (self._run("entered", F.entered_counts(t, spec, stages, positions)),
+                      self._run("conversion", F.conversion(t, spec, stages, positions)),
+                      self._run("velocity", F.velocity(t, spec, stages, positions, list(dict.fromkeys(pairs))))):
+                result.queries[q.name] = q
+            _fill_pairs(result, stages)
+            result.elapsed_ms = (time.perf_counter() - started) * 1000
+            self._results = {k: v for k, v in self._results.items() if k[-1] == snap.fingerprint}
+            self._results[key] = result
+            return result
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def _fill_pairs(result: AnalyticsResult, stages: tuple[str, ...]) -> None:
+    """Every (group, A, B) pair appears, with 0 converted where nobody made it; rows in funnel order."""
+    entered = {(r["group"], r["stage"]): r["contacts"] for r in result.rows("entered")}
+    got = {(r["group"], r["from_stage"], r["to_stage"]): r for r in result.rows("conversion")}
+    groups = sorted({g for g, _ in entered}, key=lambda g: (-sum(v for (gg, _), v in entered.items() if gg == g), g))
+    rows = []
+    for g in groups:
+        for i, a in enumerate(stages):
+            n = entered.get((g, a), 0)
+            if not n:
+                continue
+            for b in stages[i + 1:]:
+                r = got.get((g, a, b))
+                converted = r["converted"] if r else 0
+                rows.append({"group": g, "from_stage": a, "to_stage": b, "entered": n, "converted": converted,
+                             "rate": converted / n})
+    result.queries["conversion"].rows = rows
+    order = {s: i for i, s in enumerate(stages)}
+    result.queries["entered"].rows.sort(key=lambda r: (groups.index(r["group"]), order[r["stage"]]))

@@ -1,0 +1,59 @@
+"""One analytics suite, every engine: DuckDB always; Spark (local mode) when pyspark and Java are here,
+required in CI through REVTEAM_REQUIRE_TIERS."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from revteam.analytics.runner import Analytics
+from revteam.ingest.mapping import load_mapping
+from revteam.ingest.service import run_import
+from revteam.store.db import make_engine, make_session_factory, upgrade_to_head
+from revteam.services.lifecycle import seed_default_stages
+from tests.conftest import DATASETS, skip_or_fail
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 3, 16, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine_name(request: pytest.FixtureRequest) -> str:
+    if request.param == "spark":
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            skip_or_fail("spark", "pyspark is not installed (pip install 'revteam[spark]')")
+        if shutil.which("java") is None:
+            skip_or_fail("spark", "Java is not installed; Spark needs a JDK 17")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def olist_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    data = DATASETS / "olist_marketing_funnel"
+    if not data.exists():
+        pytest.skip(f"Olist data not found at {data}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('olist') / 'olist.db'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as s:
+        seed_default_stages(s)
+        s.commit()
+    mql = data / "olist_marketing_qualified_leads_dataset.csv"
+    for kind, path, mapping in (("contacts", mql, "mqls_as_contacts.toml"), ("touchpoints", mql, "mqls_as_touchpoints.toml"),
+                                ("deals", data / "olist_closed_deals_dataset.csv", "closed_deals.toml")):
+        run_import(sessions, kind, path, now=NOW, actor="test", mapping=load_mapping(ROOT / "examples/olist" / mapping))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def olist(olist_url: str, engine_name: str):
+    a = Analytics(make_engine(olist_url), engine_name)
+    yield a
+    a.close()
