@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(
         300, ge=10, description="How long a worker owns a claimed message; after that a crashed worker's claim is retried."
     )
+    analytics_engine: str = Field(
+        "duckdb", description="Engine that runs the analytics: `duckdb` (in process) or `spark` (needs `revteam[spark]`)."
+    )
+    spark_master: str = Field("local[2]", description="Spark master URL when the analytics engine is `spark`.")
     digest_hour: int = Field(8, ge=0, le=23, description="Local hour (SLA time zone) at which the daily digest of unworked leads is sent.")
 
     @model_validator(mode="after")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,16 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    _analytics: Any = field(default=None, repr=False)
+
+    @property
+    def analytics(self) -> Any:
+        """The analytics runner for this database (created on first use; keeps its warm snapshot)."""
+        if self._analytics is None:
+            from revteam.analytics.runner import Analytics
+
+            self._analytics = Analytics(self.engine, self.settings.analytics_engine)
+        return self._analytics
 
 
 def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:

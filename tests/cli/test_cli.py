@@ -84,3 +84,17 @@ def test_users_add_list_and_token(db_env):
     assert [(u["email"], u["role"]) for u in users] == [("cro@acme.test", "leader")]
     r = invoke("users", "token", "cro@acme.test", "--name", "website")
     assert r.exit_code == 0 and "rvt_" in r.stdout
+
+
+def test_funnel_json_and_sql(db_env, tmp_path):
+    con = tmp_path / "contacts.csv"
+    con.write_text("email,stage,created_at\na@x.com,mql,2026-01-05\nb@x.com,lead,2026-01-06\n")
+    assert invoke("import", "contacts", str(con)).exit_code == 0
+    r = invoke("funnel", "--stages", "lead,mql", "--json", "--show-sql")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["conversion"] == [{"group": "all", "from_stage": "lead", "to_stage": "mql", "entered": 2, "converted": 1,
+                                   "rate": 0.5}]
+    assert "SELECT" in data["sql"]["conversion"]
+    r = runner.invoke(app, ["funnel", "--stages", "sql,mql"])
+    assert r.exit_code == 2 and "lifecycle order" in r.stderr

@@ -88,7 +88,9 @@ def spark_session(master: str = "local[2]") -> Any:
 def _spark() -> Engine:
     import ibis
 
-    return Engine("spark", ibis.pyspark.connect(spark_session()), "pyspark")
+    from revteam.config import get_settings
+
+    return Engine("spark", ibis.pyspark.connect(spark_session(get_settings().spark_master)), "pyspark")
 
 
 ENGINES: dict[str, Callable[[], Engine]] = {"duckdb": _duckdb, "spark": _spark}

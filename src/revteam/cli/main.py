@@ -90,7 +90,7 @@ def timeline(
 
 
 def _register() -> None:
-    from revteam.cli import demo, handoff, ingest, privacy, serve, users
+    from revteam.cli import analytics, demo, handoff, ingest, privacy, serve, users
 
     app.add_typer(users.app, name="users")
     app.add_typer(handoff.app, name="handoff")
@@ -98,6 +98,7 @@ def _register() -> None:
     app.add_typer(handoff.scoring_app, name="scoring")
     app.command(name="score")(handoff.score_command)
     app.command(name="worker")(handoff.worker_command)
+    app.command(name="funnel")(analytics.funnel_command)
     app.command(name="import")(ingest.import_command)
     app.command(name="demo")(demo.demo_command)
     app.command(name="serve")(serve.serve_command)
