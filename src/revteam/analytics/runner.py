@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 from sqlalchemy import Engine as SqlEngine
 
+from revteam.analytics import content as C
 from revteam.analytics import funnel as F
 from revteam.analytics.engines import Engine, connect
 from revteam.analytics.snapshot import Snapshot, SnapshotCache
@@ -90,34 +91,59 @@ class Analytics:
         sql = str(ibis.to_sql(expr, dialect=self._engine.dialect))
         return Query(name, _records(self._engine.execute(expr)), sql)
 
-    # --- funnel and velocity --------------------------------------------------------------------
-    def funnel(self, spec: F.FunnelSpec) -> AnalyticsResult:
+    def _answer(self, kind: str, spec: Any, build: Any) -> AnalyticsResult:
+        """Cached by (kind, spec, data fingerprint): the same question on the same data is answered once."""
         with self._lock:
             started = time.perf_counter()
             t, snap = self.tables()
-            key = ("funnel", spec, snap.fingerprint)
-            if key in self._results:  # same question, same data: same answer
+            key = (kind, spec, snap.fingerprint)
+            if key in self._results:
                 return self._results[key]
             ls = snap.tables["lifecycle_stages"].to_pylist()
-            main = tuple(r["key"] for r in sorted(ls, key=lambda r: r["position"]) if r["kind"] == "main")
-            positions = {r["key"]: int(r["position"]) for r in ls}
-            stages = F.validate(spec, main)
-            pairs = list(zip(stages[:-1], stages[1:]))
-            if "customer" in stages and stages[0] != "customer":
-                pairs.append((stages[0], "customer"))
-            result = AnalyticsResult("funnel", self.engine_name, 0.0, meta={
-                "stages": list(stages), "mode": spec.mode, "breakdown": spec.breakdown,
-                "start": spec.start.isoformat() if spec.start else None, "end": spec.end.isoformat() if spec.end else None,
-                "window_days": spec.window_days})
-            for q in (self._run("entered", F.entered_counts(t, spec, stages, positions)),
-                      self._run("conversion", F.conversion(t, spec, stages, positions)),
-                      self._run("velocity", F.velocity(t, spec, stages, positions, list(dict.fromkeys(pairs))))):
-                result.queries[q.name] = q
-            _fill_pairs(result, stages)
+            context = {
+                "main": tuple(r["key"] for r in sorted(ls, key=lambda r: r["position"]) if r["kind"] == "main"),
+                "positions": {r["key"]: int(r["position"]) for r in ls},
+            }
+            result = AnalyticsResult(kind, self.engine_name, 0.0)
+            for name, expr in build(t, context, result):
+                result.queries[name] = self._run(name, expr)
+            post = getattr(result, "_post", None)
+            if post is not None:
+                post(result)
+                del result._post  # type: ignore[attr-defined]
             result.elapsed_ms = (time.perf_counter() - started) * 1000
             self._results = {k: v for k, v in self._results.items() if k[-1] == snap.fingerprint}
             self._results[key] = result
             return result
+
+    # --- funnel and velocity --------------------------------------------------------------------
+    def funnel(self, spec: F.FunnelSpec) -> AnalyticsResult:
+        def build(t: dict[str, Any], ctx: dict[str, Any], result: AnalyticsResult) -> list[tuple[str, Any]]:
+            stages = F.validate(spec, ctx["main"])
+            pairs = list(zip(stages[:-1], stages[1:]))
+            if "customer" in stages and stages[0] != "customer":
+                pairs.append((stages[0], "customer"))
+            result.meta.update({
+                "stages": list(stages), "mode": spec.mode, "breakdown": spec.breakdown,
+                "start": spec.start.isoformat() if spec.start else None,
+                "end": spec.end.isoformat() if spec.end else None, "window_days": spec.window_days})
+            result._post = lambda r: _fill_pairs(r, stages)  # type: ignore[attr-defined]
+            pos = ctx["positions"]
+            return [("entered", F.entered_counts(t, spec, stages, pos)), ("conversion", F.conversion(t, spec, stages, pos)),
+                    ("velocity", F.velocity(t, spec, stages, pos, list(dict.fromkeys(pairs))))]
+
+        return self._answer("funnel", spec, build)
+
+    # --- content ROI ----------------------------------------------------------------------------
+    def content_roi(self, spec: C.ContentSpec, *, top: int = 5) -> AnalyticsResult:
+        def build(t: dict[str, Any], ctx: dict[str, Any], result: AnalyticsResult) -> list[tuple[str, Any]]:
+            C.validate(spec)
+            result.meta.update({"start": spec.start.isoformat() if spec.start else None,
+                                "end": spec.end.isoformat() if spec.end else None, "content_id": spec.content_id})
+            roi = C.content_roi(t, spec, ctx["positions"]).order_by([ibis.desc("influenced_revenue"), "content_id"])
+            return [("pieces", roi), ("top_by_week", C.top_by_week(t, spec, top))]
+
+        return self._answer("content_roi", spec, build)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -13,7 +13,7 @@ import pyarrow as pa
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
-from revteam.store.handoff_models import Handoff
+from revteam.store.handoff_models import ContentUsage, Handoff
 from revteam.store.models import (
     Account,
     Campaign,
@@ -43,6 +43,7 @@ TABLES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "deal_contacts": (DealContact, ("deal_id", "contact_id", "role")),
     "lifecycle_stages": (LifecycleStage, ("key", "label", "position", "kind")),
     "handoffs": (Handoff, ("id", "contact_id", "rep_id", "status", "priority", "handed_at", "source")),
+    "content_usage": (ContentUsage, ("id", "deal_id", "content_id", "user_id", "used_at", "helped")),
 }
 _ID = {"deal_contacts": "deal_id", "lifecycle_stages": "position"}
 
@@ -76,6 +77,8 @@ def _read(engine: SqlEngine, model: Any, cols: tuple[str, ...]) -> pa.Table:
             df[c] = pd.to_numeric(df[c]).astype("float64")
         elif c == "id" or c.endswith("_id") or c == "position":
             df[c] = pd.array(df[c], dtype="Int64")
+        elif c == "helped":
+            df[c] = pd.array(df[c], dtype="boolean")
         else:
             df[c] = df[c].astype("string")
     return pa.Table.from_pandas(df, preserve_index=False)

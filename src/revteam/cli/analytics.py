@@ -67,3 +67,39 @@ def funnel_command(
         for name, q in result.queries.items():
             console.print(f"[bold]-- {name}[/]")
             console.print(q.sql, markup=False, highlight=False)
+
+
+@translate_errors
+def content_roi_command(
+    start: str = typer.Option(None, help="Window start, YYYY-MM-DD."),
+    end: str = typer.Option(None, help="Window end, YYYY-MM-DD (exclusive)."),
+    content: int = typer.Option(None, "--content", help="One content piece (id): its drill-down."),
+    limit: int = typer.Option(20, help="Pieces to show in the table."),
+    json_: bool = JsonOption,
+    show_sql: bool = ShowSql,
+) -> None:
+    """What every content piece did: traffic, leads and MQLs it touched, deals and revenue it influenced,
+    times reps used it and how helpful they said it was; and the top pieces by traffic each week."""
+    from revteam.analytics.content import ContentSpec
+
+    spec = ContentSpec(start=_date(start, "start"), end=_date(end, "end"), content_id=content)
+    with runtime() as rt:
+        with console.status("computing content ROI…"):
+            result = rt.analytics.content_roi(spec)
+    if json_:
+        print_json(result.to_dict(with_sql=show_sql))
+        return
+    t = Table(title="Content ROI" + (f" {start or '…'} to {end or '…'}" if start or end else ""))
+    t.add_column("piece", no_wrap=True, max_width=38, overflow="ellipsis")
+    t.add_column("category", no_wrap=True, max_width=12, overflow="ellipsis")
+    for col in ("traffic", "MQLs", "deals", "won", "influenced revenue", "used", "helpful"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for p in result.rows("pieces")[:limit]:
+        t.add_row(p["title"][:60], p["category"] or "", f"{p['traffic']:,}", f"{p['mqls']:,}", f"{p['deals_influenced']:,}",
+                  f"{p['won_deals']:,}", f"{p['influenced_revenue']:,.0f}", f"{p['used_in_deals']:,}",
+                  "" if p["helpful_share"] is None else f"{p['helpful_share']:.0%}")
+    console.print(t)
+    if show_sql:
+        for name, q in result.queries.items():
+            console.print(f"[bold]-- {name}[/]")
+            console.print(q.sql, markup=False, highlight=False)

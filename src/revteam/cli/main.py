@@ -99,6 +99,7 @@ def _register() -> None:
     app.command(name="score")(handoff.score_command)
     app.command(name="worker")(handoff.worker_command)
     app.command(name="funnel")(analytics.funnel_command)
+    app.command(name="content-roi")(analytics.content_roi_command)
     app.command(name="import")(ingest.import_command)
     app.command(name="demo")(demo.demo_command)
     app.command(name="serve")(serve.serve_command)

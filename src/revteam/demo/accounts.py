@@ -5,7 +5,8 @@ the mix a mid-market-focused vendor sees (``shape.SEGMENT_SHARE``: SMB the major
 one in eight). Larger accounts hold more known contacts (``shape.CONTACT_WEIGHT_BY_SEGMENT``). Every
 account is owned by an AE of the team whose territory (region × segment) it falls in.
 
-Names are made from word lists; domains are unique (a clash gets a numeric suffix) and contact
+Industries are codes (``financial_services``, ``consumer_goods``), as the scoring model's fit rules
+name them. Names are made from word lists; domains are unique (a clash gets a numeric suffix) and contact
 e-mails are unique and normalised through ``revteam.domain.identity.normalise_email``.
 """
 
@@ -30,8 +31,8 @@ NAME_B = ("Labs", "Systems", "Works", "Group", "Partners", "Dynamics", "Networks
           "Learning", "Insurance", "Bank", "Telecom", "Manufacturing", "Security", "Studios", "Cloud", "Data",
           "Biotech", "Mobility")
 INDUSTRY_OF = {"Health": "healthcare", "Clinics": "healthcare", "Biotech": "healthcare", "Logistics": "logistics",
-               "Freight": "logistics", "Mobility": "logistics", "Foods": "consumer goods", "Retail": "retail",
-               "Capital": "financial services", "Bank": "financial services", "Insurance": "financial services",
+               "Freight": "logistics", "Mobility": "logistics", "Foods": "consumer_goods", "Retail": "retail",
+               "Capital": "financial_services", "Bank": "financial_services", "Insurance": "financial_services",
                "Energy": "energy", "Robotics": "manufacturing", "Manufacturing": "manufacturing",
                "Media": "media", "Studios": "media", "Telecom": "telecommunications", "Learning": "education"}
 TLDS = {"Americas": (".com", ".com", ".io", ".co"), "EMEA": (".com", ".de", ".co.uk", ".fr", ".io", ".nl"),

@@ -1,4 +1,4 @@
-"""The marketing catalogue: 40 campaigns and 150 content pieces, and how touches find them.
+"""The marketing catalogue: 41 campaigns and 150 content pieces, and how touches find them.
 
 Campaigns cover the channels a B2B software company runs in a year: webinars (one-day, a
 registration window before), paid search and LinkedIn flights (weeks to months), field events (one
@@ -20,6 +20,7 @@ import math
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from revteam.demo import shape
 from revteam.demo.people import COMPANY_NAME, COMPANY_SITE
@@ -64,6 +65,7 @@ EMAILS = ("Monthly newsletter", "Nurture: new leads", "Nurture: recycled leads",
 SEARCH = ("brand terms", "competitor terms", "category terms")
 LINKEDIN = ("pricing guide", "SLA template", "ROI calculator", "case study", "webinar promotion", "demo offer")
 SYNDICATION = ("TechTarget-style network", "Industry newsletter", "Analyst community", "Review site", "Podcast network")
+SURGE_CAMPAIGN = "LinkedIn: RevOps career guide"
 STATUS_MIX = (("published", 0.8), ("in_production", 0.1), ("requested", 0.1))
 TYPE_COUNTS = {"case_study": 18, "webinar": 10, "video": 20, "ebook": 22}  # articles fill the rest
 SECTIONS = {"article": "blog", "ebook": "resources", "case_study": "customers", "webinar": "webinars", "video": "videos"}
@@ -107,11 +109,13 @@ class Catalogue:
     content: list[ContentDraft]
     by_channel: dict[str, list[CampaignDraft]] = field(default_factory=dict)
     by_id: dict[int, CampaignDraft] = field(default_factory=dict)
+    surge: CampaignDraft | None = None  # the career-guide flight (see shape.SURGE_*)
     _by_day: dict[str, dict[int, list[CampaignDraft]]] = field(default_factory=dict)
     _published: list[ContentDraft] = field(default_factory=list)
     _cum: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.surge = next((c for c in self.campaigns if c.name == SURGE_CAMPAIGN), None)
         for c in sorted(self.campaigns, key=lambda c: c.start):
             self.by_channel.setdefault(c.channel, []).append(c)
             self.by_id[c.id] = c
@@ -189,6 +193,11 @@ def _campaigns(rng: random.Random, cal: DemoCalendar, marketing: list[int]) -> l
         start = -shape.WARMUP_DAYS + 20 + i * span / 5
         add(f"Syndication: {SYNDICATION[i]}", "content_syndication", "content_syndication", start,
             start + rng.uniform(45, 70), rng.randrange(8_000, 26_000, 500), demand)
+    # the career-guide flight: from the Monday SURGE_WEEKS weeks before this week's (UTC, as ISO weeks go)
+    today = cal.now.date()
+    start = cal.day_of(today - timedelta(days=today.weekday() + 7 * shape.SURGE_WEEKS)) + 7 / 24
+    add(SURGE_CAMPAIGN, "paid_social", "linkedin", start, start + 7 * shape.SURGE_WEEKS + 21,
+        rng.randrange(6_000, 12_000, 500), demand)
     return out
 
 

@@ -5,7 +5,8 @@ Per account, SQL contacts are taken in time order. The SDR hands each one to the
 opens a deal (``shape.SQL_TO_OPPORTUNITY``; the rest are recycled by the AE after a first call) and
 may add colleagues to the buying committee (``shape.COMMITTEE_EXTRA``: more people in bigger
 accounts). Contacts on a deal move to ``opportunity``, then ``customer`` when it is won, or back to
-``recycled`` with the lost reason when it is lost; some customers become advocates.
+``recycled`` with the lost reason when it is lost; some customers become advocates. The AE accepts
+the SQL handover by opening or joining the deal, or turns it down with a reason that recycles.
 
 Cycles and sizes follow the segment (``shape.CYCLE_MEDIAN_DAYS``, ``shape.DEAL_MEDIAN_USD``: SMB
 closes in weeks for thousands, enterprise in months for six figures); win rates fall up-market
@@ -29,13 +30,16 @@ from revteam.demo.timebase import DemoCalendar
 
 LOST_REASONS = ("lost to competitor: Pipewise", "lost to competitor: Closepath", "lost to competitor: FunnelForge",
                 "no decision", "budget cut", "price too high", "timing: project postponed", "went with an in-house build")
-AE_DECLINE_REASONS = ("no project after the AE's first call", "not the decision maker, no access to one",
-                      "needs are too small for a paid plan")
+# the AE turns the SQL handover down (reject reason code, note, days back in nurture)
+AE_DECLINE_REASONS = (("not_ready", "no project after the AE's first call", 90),
+                      ("not_ready", "not the decision maker, no access to one yet", 60),
+                      ("no_budget", "needs are too small for a paid plan today", 180))
 PLANS = {"smb": ("Starter", "Growth"), "mid_market": ("Growth", "Scale"), "enterprise": ("Enterprise",)}
 COMMITTEE_ROLES = ("influencer", "technical_buyer", "economic_buyer", "user")
 LEADER_PERSONAS = ("Revenue leader", "Marketing leader")
 MEETING_KINDS = ({"kind": "demo"}, {"kind": "proposal"}, {"kind": "negotiation"}, {"kind": "check-in"})
 CALL = {"outcome": "connected"}
+INTRO = {"kind": "intro after SQL handover"}
 ATTACH_WINDOW_DAYS = 3.0  # an SQL this soon before an open deal starts is folded into it
 
 
@@ -82,25 +86,28 @@ class DealMaker:
         current: DealDraft | None = None
         for c in sorted((c for c in contacts if c.sql_at is not None and c.sql_at <= H), key=lambda c: c.sql_at):
             t = c.sql_at
+            hours = rng.lognormvariate(math.log(shape.AE_INTRO_MEDIAN_HOURS), 1.0)  # the AE introduces themself
+            c.touches.append((cal.business(t + hours / 24, rng), "sales_email", "sales", None, None, None, ae, INTRO))
             if current is not None and current.created - ATTACH_WINDOW_DAYS <= t < current.close:
                 t_o = cal.business(max(t, current.created) + rng.uniform(0.5, 4), rng)
                 if t_o < min(current.close, H):
                     c.hand_to(t_o - 0.01, ae, "SDR handover to AE: joins an open deal")
-                    c.move(t_o, "opportunity", user=ae)
+                    self._accepted(c, c.move(t_o, "opportunity", user=ae))
                     current.contacts.append((c, rng.choice(COMMITTEE_ROLES)))
                     on_deal.add(c.id)
                     self._close_moves(c, current)
                 continue
             if rng.random() >= shape.SQL_TO_OPPORTUNITY:
                 c.hand_to(t + 0.05, ae, "SDR handover to AE: meeting booked")
-                c.move(cal.business(t + rng.uniform(3, 15), rng), "recycled", user=ae, reason=rng.choice(AE_DECLINE_REASONS))
+                c.recycle(c.handoffs[-1], cal, rng, cal.business(t + rng.uniform(3, 15), rng), ae,
+                          rng.choice(AE_DECLINE_REASONS))
                 continue
             t_o = cal.business(t + rng.uniform(0.5, 6), rng)
             if t_o > H:
                 continue
             deal = self._new_deal(account, c, t_o)
             c.hand_to(t_o - 0.01, ae, "SDR handover to AE: meeting booked")
-            c.move(t_o, "opportunity", user=ae)
+            self._accepted(c, c.move(t_o, "opportunity", user=ae))
             deal.contacts.append((c, "decision_maker" if c.persona in LEADER_PERSONAS else "champion"))
             on_deal.add(c.id)
             self._committee(deal, contacts, on_deal, t_o)
@@ -115,6 +122,13 @@ class DealMaker:
         for d in deals:
             self._sales_touches(d)
         return deals
+
+    @staticmethod
+    def _accepted(c: ContactDraft, day: float) -> None:
+        """The AE takes the SQL handover by opening (or joining) the opportunity."""
+        h = c.handoffs[-1]
+        if h.kind == "sql" and h.outcome is None:
+            h.outcome, h.decided = "accepted", day
 
     def _cycle(self, segment: str, factor: float = 1.0) -> float:
         return self.rng.lognormvariate(math.log(shape.CYCLE_MEDIAN_DAYS[segment] * factor), shape.CYCLE_SIGMA)

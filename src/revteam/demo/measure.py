@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, Integer, and_, exists, func, select
 
-from revteam.store.models import Account, Campaign, Contact, Deal, StageChange, Touchpoint, User
+from revteam.store.models import Account, AuditEntry, Campaign, Contact, Deal, StageChange, Touchpoint, User
 
 SALES_TOUCHES = ("sales_call", "sales_email", "meeting")
 FUNNEL_STEPS = (("lead", "mql"), ("mql", "sal"), ("sal", "sql"), ("sql", "opportunity"), ("opportunity", "customer"),
@@ -175,10 +175,110 @@ def _sdrs(conn: Connection) -> dict[str, Any]:
     return out
 
 
-def measure_demo(conn: Connection) -> dict[str, Any]:
-    """Every number the demo summary and docs report, read from the database."""
+def _built_at(conn: Connection) -> datetime | None:
+    detail = conn.scalar(select(AuditEntry.detail).where(AuditEntry.action == "demo.built").order_by(AuditEntry.id.desc()))
+    return datetime.fromisoformat(detail["now"]) if detail and detail.get("now") else None
+
+
+def _minutes(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _handoffs(conn: Connection, now: datetime) -> dict[str, Any]:
+    """The handoff figures, through the app's own report code (``services.followup``) where it has one."""
+    from sqlalchemy.orm import Session
+
+    from revteam.services.followup import rejection_analytics, sla_compliance, unworked_leads
+    from revteam.services.scoring import active_model
+    from revteam.store.handoff_models import ContactScore, Dispute, DisputeVote, Handoff, ScoringReview
+
+    with Session(bind=conn) as s:
+        n = s.scalar(select(func.count()).select_from(Handoff)) or 0
+        if not n:
+            return {"handoffs": 0}
+        by = defaultdict(int)
+        for kind, status, k in s.execute(select(Handoff.kind, Handoff.status, func.count())
+                                         .group_by(Handoff.kind, Handoff.status)):
+            by[f"{kind}:{status}"] = int(k)
+        pending = s.execute(select(Handoff.rep_id, Handoff.handed_at, Handoff.at_risk_at, Handoff.due_at,
+                                   Handoff.first_touch_at).where(Handoff.status.in_(("pending", "unassigned")))).all()
+        names = dict(s.execute(select(User.id, User.name)).all())
+        today: dict[str, dict[str, int]] = {}
+        for rep, handed, risk, due, first in pending:
+            row = today.setdefault(names.get(rep, "unassigned"), {"pending": 0, "no_touch": 0, "breached": 0, "at_risk": 0,
+                                                                  "handed_last_24h": 0, "handed_last_7d": 0})
+            row["pending"] += 1
+            row["no_touch"] += first is None
+            if first is None and due is not None:
+                row["breached"] += due <= now
+                row["at_risk"] += risk <= now < due
+            row["handed_last_24h"] += handed >= now - timedelta(days=1)
+            row["handed_last_7d"] += handed >= now - timedelta(days=7)
+        compliance = {r["rep"]: {"handoffs": r["handoffs"], "share_in_time": r["share_in_time"],
+                                 "median_response_minutes": _minutes(r["median_response_minutes"]),
+                                 "breached": r["breached"], "at_risk_now": r["at_risk"], "open_now": r["open"]}
+                      for r in sla_compliance(s, now=now, days=30)}
+        compliance_90 = {r["rep"]: r["share_in_time"] for r in sla_compliance(s, now=now, days=90)}
+        reasons = {r["reason"]: {"rejected": r["rejected"]} for r in rejection_analytics(s, now=now, days=365, by="reason")
+                   if r["reason"] != "(not rejected)"}
+        decided = sum(r["decided"] for r in rejection_analytics(s, now=now, days=365, by="reason"))
+        for v in reasons.values():
+            v["share_of_decided"] = round(v["rejected"] / decided, 4) if decided else None
+        unworked = sum(r.unworked for r in unworked_leads(s, now=now, days=400))
+        disputes = defaultdict(int)
+        for outcome, k in s.execute(select(Dispute.outcome, func.count()).group_by(Dispute.outcome)):
+            disputes[outcome or "open"] = int(k)
+        model = active_model(s)
+        reached = select(StageChange.contact_id).where(StageChange.to_stage == "mql").distinct().scalar_subquery()
+        ever = s.execute(select(func.count(), func.sum(func.cast(ContactScore.is_mql, Integer)), func.avg(ContactScore.total))
+                         .where(ContactScore.contact_id.in_(reached))).one()
+        never = s.execute(select(func.count(), func.sum(func.cast(ContactScore.is_mql, Integer)), func.avg(ContactScore.total))
+                          .where(ContactScore.contact_id.not_in(reached))).one()
+        at_mql = s.execute(select(func.count(), func.sum(func.cast(ContactScore.is_mql, Integer)))
+                           .join(Contact, Contact.id == ContactScore.contact_id).where(Contact.stage == "mql")).one()
+        below = s.scalar(select(func.count()).select_from(ContactScore).join(Contact, Contact.id == ContactScore.contact_id)
+                         .where(ContactScore.is_mql.is_(True), Contact.stage.in_(("subscriber", "lead")))) or 0
+        mql_handoffs = s.execute(select(Handoff.priority, func.count()).where(Handoff.kind == "mql")
+                                 .group_by(Handoff.priority)).all()
+        over_at_handover = s.scalar(select(func.count()).select_from(Handoff).where(
+            Handoff.kind == "mql", (Handoff.score_total >= model.mql_threshold) | (Handoff.priority == "hot"))) or 0
+        n_mql = sum(int(k) for _p, k in mql_handoffs)
+        return {
+            "handoffs": n,
+            "by_kind_and_status": dict(sorted(by.items())),
+            "mql_priority": {p: int(k) for p, k in sorted(mql_handoffs)},
+            "mql_handoffs_qualified_at_handover": round(over_at_handover / n_mql, 4) if n_mql else None,
+            "pending_now_by_rep": dict(sorted(today.items())),
+            "breached_now": sum(r["breached"] for r in today.values()),
+            "at_risk_now": sum(r["at_risk"] for r in today.values()),
+            "unworked_leads": unworked,
+            "compliance_30d": compliance,
+            "compliance_90d": compliance_90,
+            "rejections_365d": {"decided": decided, "by_reason": reasons},
+            "disputes": dict(disputes),
+            "dispute_votes": s.scalar(select(func.count()).select_from(DisputeVote)) or 0,
+            "scoring_reviews": [{"source": r.source, "reason": r.reason, "last_week": r.last_week, "status": r.status}
+                                for r in s.scalars(select(ScoringReview).order_by(ScoringReview.id))],
+            "scores": {
+                "threshold": model.mql_threshold,
+                "ever_mql": {"contacts": int(ever[0]), "mql_now": int(ever[1] or 0),
+                             "share_mql_now": round((ever[1] or 0) / ever[0], 4) if ever[0] else None,
+                             "mean_score": round(float(ever[2] or 0), 1)},
+                "never_mql": {"contacts": int(never[0]), "mql_now": int(never[1] or 0),
+                              "share_mql_now": round((never[1] or 0) / never[0], 4) if never[0] else None,
+                              "mean_score": round(float(never[2] or 0), 1)},
+                "at_mql_stage_now": {"contacts": int(at_mql[0]), "mql_now": int(at_mql[1] or 0)},
+                "below_mql_stage_but_qualified_now": int(below),
+            },
+        }
+
+
+def measure_demo(conn: Connection, now: datetime | None = None) -> dict[str, Any]:
+    """Every number the demo summary and docs report, read from the database. ``now`` is the moment
+    the demo was built for (default: read from its ``demo.built`` audit entry)."""
     counts = {k: int(conn.scalar(select(func.count()).select_from(m)) or 0) for k, m in COUNTED.items()}
     by_stage = dict(conn.execute(select(Contact.stage, func.count()).group_by(Contact.stage)).all())
+    now = now or _built_at(conn)
     return {
         "counts": counts,
         "contacts_by_stage": {k: int(v) for k, v in sorted(by_stage.items())},
@@ -186,5 +286,6 @@ def measure_demo(conn: Connection) -> dict[str, Any]:
         "deals": _deals(conn),
         "fell_through": _fell_through(conn),
         "sdrs": _sdrs(conn),
+        "handoffs": _handoffs(conn, now) if now is not None else {},
     }
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 # --- volumes at scale 1.0 (``--scale`` multiplies accounts and contacts; the rest follows) ---------
 BASE_ACCOUNTS = 2_000
 BASE_CONTACTS = 20_000
-N_CAMPAIGNS = 40  # catalogue sizes do not scale: a small company still runs its whole programme
+N_CAMPAIGNS = 41  # catalogue sizes do not scale: a small company still runs its whole programme
 N_CONTENT = 150
 
 # --- time ---------------------------------------------------------------------------------------
@@ -86,7 +86,13 @@ DISQUALIFY_SHARE_OF_REJECTS = 0.45  # the rest of the rejections are recycled to
 POOR_FIT_REJECT_BOOST = 2.0  # students, consultants and agencies are rejected far more often
 HIGH_FIT_REJECT = 0.85  # revenue leaders and ops people are rejected a little less
 FIRST_RESPONSE_MEDIAN_HOURS = 5.0  # MQL → first sales touch (log-normal, per-rep multiplier)
+HOT_RESPONSE_MEDIAN_HOURS = 0.5  # a demo or pricing request is called back sooner (the SLA gives it an hour)
+HOT_RESPONSE_SIGMA = 0.9
+PRE_MQL_RESEARCH = 4  # extra pricing views and downloads a lead short of the MQL line may have done first
+AE_INTRO_MEDIAN_HOURS = 3.0  # the AE's first e-mail after an SQL handover (the SLA's clock for it)
 ATTEMPTS_RANGE = (2, 7)  # calls and e-mails before the SDR decides
+POOR_FIT_ATTEMPTS = (1, 2)  # one conversation is enough to hear "I'm a student"...
+POOR_FIT_GAP_DAYS = 0.3  # ...so the rep decides within a day or so
 
 # --- SAL → SQL (50–70 %) -----------------------------------------------------------------------------
 SAL_TO_SQL = 0.62
@@ -118,6 +124,21 @@ UNFOLLOWED_WEBINARS = 2  # webinars whose attendee list nobody in sales ever wor
 WEBINAR_ATTEND_RATE = 0.45
 WEBINAR_FOLLOW_UP = 0.55  # attendees of the other webinars who get an SDR follow-up e-mail
 UNFOLLOWED_QUIET_DAYS = 14.0  # no sales touch at all this long after an unfollowed webinar
+
+# --- the student wave (what the worker's scoring review exists to catch) ---------------------------
+# A LinkedIn flight offering a free "RevOps career guide" with a demo, running the last SURGE_WEEKS
+# complete weeks and this one, draws SURGE_CONTACTS sign-ups who all ask for a demo (fast track), most
+# of them students whom sales rejects as such. The review rule needs 20+ leads a week from one source,
+# so the wave has a fixed size and is left out of companies smaller than SURGE_MIN_SCALE.
+SURGE_WEEKS = 4
+SURGE_CONTACTS = 115
+SURGE_STUDENT_SHARE = 0.55
+SURGE_MIN_SCALE = 0.1
+
+# --- handoffs, the SLA and disputes ---------------------------------------------------------------
+SLA_V1_DAY = 80.0  # the first agreement is proposed this many days into the year (signed days later)
+SLA_V2_DAYS_BEFORE_NOW = 120.0  # the revision in force today
+FULL_CONTEXT_DAYS = 60  # handoffs this recent keep the full context packet; older ones a lighter one
 
 # --- targets ---------------------------------------------------------------------------------------
 TARGET_STRETCH = (0.95, 1.25)  # monthly target vs what the month turned out to be (some hit, some miss)

@@ -56,19 +56,21 @@ class DemoCalendar:
         return (self._start_weekday + int((day + self._offset) // 1)) % 7
 
     # --- business hours ---------------------------------------------------------------------------
-    def business(self, day: float, rng: random.Random) -> float:
-        """The first working moment at or after ``day``: a weekday between 08:00 and 18:00 UTC."""
+    def business(self, day: float, rng: random.Random, first_thing: bool = False) -> float:
+        """The first working moment at or after ``day``: a weekday between 08:00 and 18:00 UTC. Work
+        moved to a morning starts between 08:00 and 11:00 (``first_thing``: before 08:40)."""
         local = day + self._offset  # days since day 0's midnight
         d = int(local // 1)
         frac = local - d
         moved = False
+        late = 8 / 24 + 2 / 3 / 24 if first_thing else 11 / 24
         if frac < 8 / 24:
-            frac, moved = rng.uniform(8 / 24, 11 / 24), True
+            frac, moved = rng.uniform(8 / 24, late), True
         elif frac >= 18 / 24:
-            d, frac, moved = d + 1, rng.uniform(8 / 24, 11 / 24), True
+            d, frac, moved = d + 1, rng.uniform(8 / 24, late), True
         wd = (self._start_weekday + d) % 7
         if wd >= 5:
-            d, frac, moved = d + 7 - wd, rng.uniform(8 / 24, 11 / 24), True
+            d, frac, moved = d + 7 - wd, rng.uniform(8 / 24, late), True
         return max(day, d + frac - self._offset) if moved else day
 
     # --- when contacts sign up --------------------------------------------------------------------

@@ -240,3 +240,17 @@ class ErasedIdentity(Base):
     __tablename__ = "erased_identities"
     email_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContentUsage(Base):
+    """A rep used a content piece in a deal, and said whether it helped (PRODUCT.md R10)."""
+
+    __tablename__ = "content_usage"
+    __table_args__ = (UniqueConstraint("deal_id", "content_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    content_id: Mapped[int] = mapped_column(ForeignKey("content_assets.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    helped: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)

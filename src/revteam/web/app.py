@@ -17,14 +17,31 @@ from fastapi.staticfiles import StaticFiles
 from revteam import __version__
 from revteam.runtime import Runtime, build_runtime
 from revteam.web import auth
+from revteam.web.api import handoff as api_handoff
 from revteam.web.api import ingest as api_ingest
 from revteam.web.api import records as api_records
+from revteam.web.api import reports as api_reports
+from revteam.web.api import settings as api_settings
 from revteam.web.api.models import TouchpointEvent
 from revteam.web.deps import authorize
 from revteam.web.errors import install_error_handlers
 from revteam.web.headers import SecurityHeaders
 from revteam.web.limits import BodyLimit, BodyLimits
-from revteam.web.pages import accounts, apidocs, contacts, deals, home, imports, users
+from revteam.web.pages import (
+    accounts,
+    agreement,
+    apidocs,
+    contacts,
+    deals,
+    disputes,
+    home,
+    imports,
+    inbox,
+    notifications,
+    reports,
+    scoring,
+    users,
+)
 from revteam.web.templating import STATIC_DIR
 from revteam.web.uploads import MIB, import_body_limit
 
@@ -33,12 +50,16 @@ PAGE_BODY_LIMIT = 1 * MIB
 TOUCHPOINT_BODY_LIMIT = 32 * MIB
 
 DESCRIPTION = """\
-The revteam JSON API: the shared revenue record (accounts, contacts, deals, timelines) and the way
-data comes in (touchpoint events, file imports).
+The revteam JSON API: the shared revenue record (accounts, contacts, deals, timelines), the way data
+comes in (touchpoint events, file imports) and the handoff from marketing to sales (the lead inbox and
+its actions, disputes, SLA reports, campaign follow-up, the scoring model, the SLA agreement and
+notification settings).
 
 **Authentication.** Every call sends `Authorization: Bearer <token>`. An admin issues tokens on the
 Users page or with `revteam users token EMAIL`. A missing, unknown or revoked token gets 401; a role
-that may not use an endpoint gets 403 (touchpoints and imports: admin and marketing).
+that may not use an endpoint gets 403 (touchpoints and imports: admin and marketing; the inbox: reps,
+leaders and admins; disputes: marketing opens, the committee votes; the SLA: leaders and admins propose
+and sign; the scoring model: marketing and admins change it, leaders read it).
 
 **Errors** are JSON `{"code": "...", "message": "...", "details": ...}`. Invalid rows give 422 with
 `details` = a list of `{"row", "column", "message", "value"}`, and nothing is written.
@@ -89,7 +110,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    for module in (auth, home, accounts, contacts, deals, users, apidocs):
+    for module in (auth, home, accounts, contacts, deals, users, apidocs, inbox, reports, disputes, scoring, agreement,
+                   notifications):
         app.include_router(module.router, max_body_size=PAGE_BODY_LIMIT)
     app.include_router(imports.router, max_body_size=upload_limit)
 
@@ -98,5 +120,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(api_ingest.touchpoints_router, prefix=API_PREFIX, tags=["data in"],
                        max_body_size=TOUCHPOINT_BODY_LIMIT)
     app.include_router(api_ingest.imports_router, prefix=API_PREFIX, tags=["data in"], max_body_size=upload_limit)
+    app.include_router(api_handoff.router, prefix=API_PREFIX, tags=["handoff"], max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_reports.router, prefix=API_PREFIX, tags=["handoff reports"], max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_settings.scoring_router, prefix=API_PREFIX, tags=["scoring"], max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_settings.agreement_router, prefix=API_PREFIX, tags=["SLA agreement"],
+                       max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_settings.notifications_router, prefix=API_PREFIX, tags=["notifications"],
+                       max_body_size=PAGE_BODY_LIMIT)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -119,11 +119,7 @@ async def authorize(
         assert principal.user is not None
         if not rule.allows(principal.user.role):
             request.state.principal = principal  # the 403 page still shows the person's menu
-            raise Forbidden(
-                f"Your role ({principal.user.role}) cannot open {policy.area_label(route_name)}. "
-                f"It is open to: {', '.join(policy.roles_allowed(route_name))}. Ask an admin if you need it.",
-                code="role_forbidden",
-            )
+            raise Forbidden(policy.refusal(route_name, principal.user.role), code="role_forbidden")
         if principal.web_session is not None and request.method in UNSAFE_METHODS:
             request.state.principal = principal
             await check_session_token(request, principal.web_session.csrf_token)

@@ -10,9 +10,17 @@ Roles (``store.models.ROLES``):
 ========== =================================================================================
 admin      runs the installation: everything, including people and access
 marketing  demand generation and content: the record, imports, the touchpoint API
-sdr, ae    sales reps: the record (lists default to their own records), timelines
-leader     revenue leaders: the whole record, read-only
+sdr, ae    sales reps: the record (lists default to their own records), timelines, their lead inbox
+leader     revenue leaders: the whole record read-only; every rep's inbox; the SLA (propose, sign),
+           the dispute committee
 ========== =================================================================================
+
+The handoff (issue #3) adds: the lead inbox and its actions for reps and for the leaders and admins
+who stand in for them (the services also check that the lead is the rep's own); disputes opened by
+marketing (and leaders, admins), voted on by the committee (leaders, admins; the service checks that
+the voter is on the committee); the SLA proposed and signed by the heads (leaders, admins); the
+scoring model edited by marketing and admins and read by leaders; every report, the agreement and
+one's own notification settings open to everyone.
 
 The navigation bar is derived from the same table (``nav_for``), so a person never sees a link to a
 page they may not open.
@@ -28,6 +36,11 @@ EVERYONE: frozenset[str] = frozenset(ROLES)
 ADMIN: frozenset[str] = frozenset({"admin"})
 DATA_IN: frozenset[str] = frozenset({"admin", "marketing"})
 REPS: frozenset[str] = frozenset({"sdr", "ae"})  # lists default to "mine" for them
+SUPERVISORS: frozenset[str] = frozenset({"leader", "admin"})  # stand in for reps, sign the SLA, sit on the committee
+INBOX: frozenset[str] = REPS | SUPERVISORS
+DISPUTERS: frozenset[str] = frozenset({"marketing"}) | SUPERVISORS
+SCORING_READ: frozenset[str] = frozenset({"admin", "marketing", "leader"})
+SCORING_EDIT: frozenset[str] = frozenset({"admin", "marketing"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,28 @@ POLICY: dict[str, Rule] = {
     "users.revoke_token": _for(ADMIN),
     "apidocs.page": _for(EVERYONE),
     "apidocs.spec": _for(EVERYONE),
+    # the handoff (issue #3)
+    "inbox.page": _for(INBOX),
+    "inbox.accept": _for(INBOX),
+    "inbox.reject": _for(INBOX),
+    "inbox.touch": _for(INBOX),
+    "inbox.qualify": _for(INBOX),
+    "sla.board": _for(EVERYONE),
+    "unworked.page": _for(EVERYONE),
+    "rejections.page": _for(EVERYONE),
+    "disputes.page": _for(EVERYONE),
+    "disputes.open": _for(DISPUTERS),
+    "disputes.vote": _for(SUPERVISORS),
+    "followup.page": _for(EVERYONE),
+    "scoring.page": _for(SCORING_READ),
+    "scoring.preview": _for(SCORING_EDIT),
+    "scoring.save": _for(SCORING_EDIT),
+    "agreement.page": _for(EVERYONE),
+    "agreement.propose": _for(SUPERVISORS),
+    "agreement.sign": _for(SUPERVISORS),
+    "notifications.page": _for(EVERYONE),
+    "notifications.save": _for(EVERYONE),
+    "notifications.group": _for(EVERYONE),
     # JSON API (bearer token)
     "api.spec": _for(EVERYONE),
     "api.stats": _for(EVERYONE),
@@ -81,6 +116,31 @@ POLICY: dict[str, Rule] = {
     "api.imports.list": _for(DATA_IN),
     "api.imports.create": _for(DATA_IN),
     "api.touchpoints.create": _for(DATA_IN),
+    "api.inbox.list": _for(INBOX),
+    "api.handoffs.accept": _for(INBOX),
+    "api.handoffs.reject": _for(INBOX),
+    "api.handoffs.touch": _for(INBOX),
+    "api.handoffs.qualify": _for(INBOX),
+    "api.rejected.list": _for(EVERYONE),
+    "api.disputes.list": _for(EVERYONE),
+    "api.disputes.open": _for(DISPUTERS),
+    "api.disputes.vote": _for(SUPERVISORS),
+    "api.sla.board": _for(EVERYONE),
+    "api.sla.compliance": _for(EVERYONE),
+    "api.sla.delivery": _for(EVERYONE),
+    "api.reports.unworked": _for(EVERYONE),
+    "api.reports.rejections": _for(EVERYONE),
+    "api.campaigns.list": _for(EVERYONE),
+    "api.campaigns.followup": _for(EVERYONE),
+    "api.scoring.get": _for(SCORING_READ),
+    "api.scoring.preview": _for(SCORING_EDIT),
+    "api.scoring.save": _for(SCORING_EDIT),
+    "api.agreements.get": _for(EVERYONE),
+    "api.agreements.propose": _for(SUPERVISORS),
+    "api.agreements.sign": _for(SUPERVISORS),
+    "api.notifications.get": _for(EVERYONE),
+    "api.notifications.set": _for(EVERYONE),
+    "api.notifications.group": _for(EVERYONE),
 }
 
 # What the navigation bar offers, in order: (route name, label). Shown only when POLICY allows it.
@@ -89,16 +149,57 @@ NAV: tuple[tuple[str, str], ...] = (
     ("accounts.list", "Accounts"),
     ("contacts.list", "Contacts"),
     ("deals.list", "Deals"),
+    ("inbox.page", "Inbox"),
+    ("sla.board", "Handoff"),
     ("imports.page", "Import"),
     ("users.page", "Users"),
     ("apidocs.page", "API"),
 )
 
+# The handoff pages share one menu entry ("Handoff") and a row of tabs (``HANDOFF_TABS``): the entry
+# is highlighted on all of them.
+HANDOFF_TABS: tuple[tuple[str, str], ...] = (
+    ("sla.board", "SLA board"),
+    ("unworked.page", "Unworked"),
+    ("rejections.page", "Rejections"),
+    ("disputes.page", "Disputes"),
+    ("followup.page", "Campaign follow-up"),
+    ("agreement.page", "Agreement"),
+    ("scoring.page", "Scoring"),
+)
+SECTIONS: dict[str, frozenset[str]] = {
+    "sla.board": frozenset(name.split(".")[0] for name, _ in HANDOFF_TABS),
+}
+
 AREA_LABELS: dict[str, str] = {
     "imports": "Import",
     "users": "Users",
+    "inbox": "the lead inbox",
+    "disputes": "disputes",
+    "scoring": "the scoring model",
+    "agreement": "the SLA agreement",
     "api.imports": "the import API",
     "api.touchpoints": "the touchpoint API",
+    "api.inbox": "the inbox API",
+    "api.handoffs": "the handoff API",
+    "api.disputes": "the dispute API",
+    "api.scoring": "the scoring API",
+    "api.agreements": "the agreement API",
+}
+# Actions inside a page someone may open: "Your role (sdr) may not open a dispute."
+ACTIONS: dict[str, str] = {
+    "disputes.open": "open a dispute",
+    "disputes.vote": "vote on disputes",
+    "scoring.preview": "edit the scoring model",
+    "scoring.save": "edit the scoring model",
+    "agreement.propose": "propose an SLA",
+    "agreement.sign": "sign the SLA",
+    "api.disputes.open": "open a dispute",
+    "api.disputes.vote": "vote on disputes",
+    "api.scoring.preview": "edit the scoring model",
+    "api.scoring.save": "edit the scoring model",
+    "api.agreements.propose": "propose an SLA",
+    "api.agreements.sign": "sign the SLA",
 }
 
 
@@ -120,6 +221,26 @@ def roles_allowed(route_name: str) -> list[str]:
     if rule is None:
         return []
     return list(ROLES) if rule.public else [r for r in ROLES if r in rule.roles]
+
+
+def tabs_for(role: str | None) -> list[tuple[str, str]]:
+    return [(name, label) for name, label in HANDOFF_TABS if role is not None and allows(role, name)]
+
+
+def nav_active(nav_route: str, current_route: str) -> bool:
+    """Is the menu entry ``nav_route`` the one to highlight on ``current_route``?"""
+    area = current_route.split(".")[0]
+    return area == nav_route.split(".")[0] or area in SECTIONS.get(nav_route, ())
+
+
+def refusal(route_name: str, role: str) -> str:
+    """Why ``role`` is refused ``route_name``, and who may use it."""
+    allowed = ", ".join(roles_allowed(route_name))
+    if route_name in ACTIONS:
+        head = f"Your role ({role}) may not {ACTIONS[route_name]}."
+    else:
+        head = f"Your role ({role}) cannot open {area_label(route_name)}."
+    return f"{head} It is open to: {allowed}. Ask an admin if you need it."
 
 
 def area_label(route_name: str) -> str:

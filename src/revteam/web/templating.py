@@ -93,6 +93,61 @@ def stage_label(key: str | None, labels: dict[str, str] | None = None) -> str:
     return (labels or {}).get(key) or STAGE_LABELS.get(key) or humanize(key)
 
 
+def pct(value: float | None, digits: int = 0) -> str:
+    """``0.916`` → ``92%``; None (nothing to measure) → ``–``."""
+    if value is None:
+        return "–"
+    return f"{value * 100:.{digits}f}%"
+
+
+def local(value: datetime | str | None, tz: Any = None, fmt: str = "%a %d %b %H:%M") -> str:
+    """A UTC time shown in ``tz`` (a ZoneInfo; the SLA's time zone on the handoff pages)."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):  # context packets store times as ISO text
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    shown = value.astimezone(tz) if tz is not None else value
+    return shown.strftime(fmt)
+
+
+def duration(minutes: float | None) -> str:
+    from revteam.web.handoffs import minutes_text
+
+    return minutes_text(minutes)
+
+
+_LEADING_POINTS = re.compile(r"^[+-]\d+(\.\d+)?\s+")
+
+
+def reason_text(value: str | None) -> str:
+    """A score reason without the points it starts with (they are shown beside it)."""
+    return _LEADING_POINTS.sub("", str(value or ""))
+
+
+def day_after(value: datetime, days: int = 1) -> str:
+    """The ISO date ``days`` after ``value`` (the earliest a recycled lead may come back)."""
+    from datetime import timedelta
+
+    return (value + timedelta(days=days)).date().isoformat()
+
+
+def between(start: datetime | None, end: datetime | None) -> str:
+    """Wall-clock time from ``start`` to ``end`` in words (``2 h 5 min``)."""
+    from revteam.web.handoffs import duration_text
+
+    if start is None or end is None:
+        return "–"
+    return duration_text(end - start)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "lead")`` → ``1 lead``; ``plural(3, "lead")`` → ``3 leads``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 _TICKED = re.compile(r"`([^`]{1,200})`")
 
 
@@ -104,7 +159,9 @@ def ticks(value: str | None) -> Markup:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True))
     env.filters.update(money=money, number=number, when=when, day=day, humanize=humanize, sentence=sentence, ticks=ticks,
-                       stage_label=stage_label)
+                       stage_label=stage_label, pct=pct, local=local, duration=duration,
+                       reason_text=reason_text)
+    env.globals.update(plural=plural, day_after=day_after, between=between)
     env.globals["version"] = __version__
     return env
 
@@ -115,8 +172,12 @@ def _base_context(request: Request) -> dict[str, Any]:
     route = request.scope.get("route")
     current = getattr(route, "name", "") or ""
     nav = [
-        {"name": name, "label": label, "path": request.app.url_path_for(name), "active": current.split(".")[0] == name.split(".")[0]}
+        {"name": name, "label": label, "path": request.app.url_path_for(name), "active": policy.nav_active(name, current)}
         for name, label in policy.nav_for(user.role if user else None)
+    ]
+    tabs = [
+        {"name": name, "label": label, "path": request.app.url_path_for(name), "active": current.split(".")[0] == name.split(".")[0]}
+        for name, label in policy.tabs_for(user.role if user else None)
     ]
 
     def path_for(name: str, /, **params: Any) -> str:
@@ -138,6 +199,7 @@ def _base_context(request: Request) -> dict[str, Any]:
     return {
         "me": user,
         "nav": nav,
+        "handoff_tabs": tabs,
         "csrf_token": principal.csrf_token if principal is not None else None,
         "current_route": current,
         "path_for": path_for,

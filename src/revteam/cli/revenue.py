@@ -1,0 +1,223 @@
+"""``revteam revenue`` and ``revteam forecast``: revenue against target, the forecast, and its backtest."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from revteam.cli.common import JsonOption, console, err_console, print_json, runtime, translate_errors
+from revteam.errors import InvalidInput
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _date(value: str | None, name: str, *, month_end: bool = False) -> date | None:
+    """YYYY-MM-DD, or YYYY-MM for a month (its first day, or its last with ``month_end``)."""
+    from revteam.domain.revenue import month_span
+
+    if not value:
+        return None
+    try:
+        if len(value) == 7:
+            first = date.fromisoformat(value + "-01")
+            return month_span(first)[1] if month_end else first
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--{name} {value!r} is not a date; use YYYY-MM-DD or YYYY-MM.", code="bad_date") from None
+
+
+def _money(v: float | None) -> str:
+    return "" if v is None else f"{v:,.0f}"
+
+
+def _share(v: float | None) -> str:
+    return "" if v is None else f"{v:.0%}"
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{v:+.1%}"
+
+
+# --- revteam revenue -----------------------------------------------------------------------------
+@translate_errors
+def revenue_command(
+    from_: str = typer.Option(None, "--from", help="First month, YYYY-MM (default: 11 months before --to)."),
+    to: str = typer.Option(None, "--to", help="Last month, YYYY-MM (default: this month)."),
+    json_: bool = JsonOption,
+) -> None:
+    """Won revenue and new paying customers against target by month, quarter and team; win rate and cycle."""
+    from revteam.services.revenue import revenue_report
+
+    with runtime() as rt, rt.sessions() as s:
+        data = revenue_report(s, today=_today(), first=_date(from_, "from"), last=_date(to, "to", month_end=True))
+    if json_:
+        print_json(data)
+        return
+    t = Table(title=f"Revenue by month, {data['from']} to {data['to']}")
+    for col in ("month", "won revenue", "target", "attained", "new customers", "target ", "win rate", "cycle (median)"):
+        t.add_column(col, justify="left" if col == "month" else "right")
+    for m in data["months"]:
+        t.add_row(m["month"].strftime("%Y-%m"), _money(m["won_revenue"]), _money(m["target"]), _share(m["attainment"]),
+                  str(m["new_customers"]), _money(m["new_customers_target"]), _share(m["win_rate"]),
+                  "" if m["cycle_median_days"] is None else f"{m['cycle_median_days']:g} d")
+    console.print(t)
+    kpi = {(k["start"], k["team"]): k for k in data["unified_kpi"]["quarters"] + data["unified_kpi"]["teams"]}
+    t = Table(title="By quarter and team (new customers are the unified KPI)")
+    for col in ("quarter", "team", "won revenue", "target", "attained", "new customers", "target "):
+        t.add_column(col, justify="left" if col in ("quarter", "team") else "right")
+    for q in data["quarters"] + data["teams"]:
+        k = kpi.get((q["start"], q["team"]), {})
+        t.add_row(f"{q['start'].year} Q{(q['start'].month + 2) // 3}", q["team"] or "company", _money(q["actual"]),
+                  _money(q["target"]), _share(q["attainment"]), _money(k.get("actual")), _money(k.get("target")))
+    console.print(t)
+    c = data["sales_cycle_days"]
+    console.print(f"Win rate {_share(data['win_rate'])}; sales cycle of {c['won_deals']:,} won deals: median "
+                  f"{c['median'] or 0:g}, p75 {c['p75'] or 0:g}, p90 {c['p90'] or 0:g} days.", highlight=False)
+    if data["currency_warning"]:
+        err_console.print(f"[yellow]warning[/]: {data['currency_warning']}", highlight=False)
+
+
+# --- revteam forecast ----------------------------------------------------------------------------
+@translate_errors
+def forecast_command(
+    period: str = typer.Option("month", "--period", help="month or quarter: forecast to the end of which."),
+    as_of: str = typer.Option(None, "--as-of", help="Data through the end of this day, YYYY-MM-DD (default: today)."),
+    draws: int = typer.Option(10_000, "--draws", min=100, help="Simulated futures (P10/P50/P90 come from them)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same data and seed give the same forecast."),
+    top: int = typer.Option(10, "--top", min=1, help="Largest open deals to list under 'what stands in the way'."),
+    backtest: bool = typer.Option(False, "--backtest", help="Instead: forecast as of the 1st and 15th of every past "
+                                  "month, for the month and the quarter, against what happened, beside the baselines."),
+    maven: Path = typer.Option(None, "--maven", help="Backtest on the Maven CRM export in this directory (implies "
+                               "--backtest; the database is not used)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the backtest as the Markdown tables of "
+                                  "docs/forecast.md."),
+    json_: bool = JsonOption,
+) -> None:
+    """The forecast of won revenue to the end of the month or quarter: P10/P50/P90, target, what stands in the way."""
+    import numpy as np
+
+    from revteam.domain.forecast import ForecastConfig
+    from revteam.domain.revenue import PERIODS
+    from revteam.services import revenue as svc
+
+    if period not in PERIODS:
+        raise InvalidInput(f"--period {period!r}: use month or quarter.", code="bad_period")
+    rng, config = np.random.default_rng(seed), ForecastConfig(draws=draws)
+    if backtest or maven is not None:
+        if maven is not None:
+            with err_console.status("backtesting on the Maven export…"):
+                bt = svc.backtest_maven(maven, rng=rng, config=config)
+            source = f"Maven CRM export ({maven})"
+        else:
+            with runtime() as rt, rt.sessions() as s, err_console.status("backtesting…"):
+                bt = svc.backtest_database(s, today=_date(as_of, "as-of") or _today(), rng=rng, config=config)
+                source = rt.engine.url.render_as_string(hide_password=True)
+        if json_:
+            print_json({"source": source, "draws": draws, "seed": seed, **bt.to_dict()})
+        elif markdown:
+            console.print(backtest_markdown(bt), markup=False, highlight=False, soft_wrap=True)
+        else:
+            _print_backtest(bt, source)
+        return
+    with runtime() as rt, rt.sessions() as s:
+        data = svc.forecast_report(s, as_of=_date(as_of, "as-of") or _today(), period=period, rng=rng, config=config,
+                                   top=top)
+    if json_:
+        print_json(data)
+        return
+    _print_forecast(data)
+
+
+def _print_forecast(d: dict[str, Any]) -> None:
+    w = d["what_stands_in_the_way"]
+    t = Table(title=f"Forecast of won revenue, {d['period']} {d['period_start']} – {d['period_end']} "
+                    f"(as of {d['as_of']}, {d['days_left']} days left)")
+    t.add_column("")
+    t.add_column("", justify="right")
+    rows = [("won so far", _money(d["won_so_far"])), ("+ expected from open deals", _money(d["expected_from_open_deals"])),
+            ("+ expected from deals not yet created", _money(d["expected_from_new_deals"])),
+            ("expected", _money(d["expected"])), ("P10 / P50 / P90", f"{_money(d['p10'])} / {_money(d['p50'])} / "
+                                                                     f"{_money(d['p90'])}"),
+            ("target", _money(d["target"]) or "none set"), ("chance of reaching it", _share(w["chance_of_reaching"])),
+            ("gap still to win", _money(w["gap_now"])),
+            ("baselines: run rate / pace / last period",
+             " / ".join(_money(d["baselines"][b]) or "-" for b in ("run_rate", "pace", "last_period")))]
+    for k, v in rows:
+        t.add_row(k, v)
+    console.print(t)
+    kpi = d["unified_kpi"]
+    console.print(f"New paying customers so far: {kpi['so_far']:,}" +
+                  (f" of a target of {kpi['target']:,.0f}." if kpi["target"] is not None else " (no target set)."))
+    t = Table(title="What stands in the way: the largest open deals" +
+                    (f" ({w['deals_needed']} of them would cover the gap)" if w["deals_needed"] else ""))
+    for col in ("deal", "team", "stage", "age", "amount", "chance in period"):
+        t.add_column(col, justify="right" if col in ("age", "amount", "chance in period") else "left")
+    for x in w["largest_open_deals"]:
+        t.add_row(str(x["name"]), str(x["team"]), str(x["stage"] or "-"), f"{x['age_days']} d", _money(x["amount"]),
+                  _share(x["p_win_in_period"]))
+    console.print(t)
+    if d["currency_warning"]:
+        err_console.print(f"[yellow]warning[/]: {d['currency_warning']}", highlight=False)
+
+
+def _print_backtest(bt: Any, source: str) -> None:
+    for h in ("month", "quarter"):
+        rows = [r for r in bt.rows if r.horizon == h]
+        if not rows:
+            continue
+        t = Table(title=f"Backtest on {source}: forecast to the end of the {h}")
+        for col in ("made on", "period", "won so far", "P10", "P50", "P90", "actual", "error", "run-rate baseline",
+                    "its error"):
+            t.add_column(col, justify="left" if col in ("made on", "period") else "right")
+        for r in rows:
+            t.add_row(str(r.made_on), str(r.period_start)[:7], _money(r.won_so_far), _money(r.p10), _money(r.p50),
+                      _money(r.p90), _money(r.actual), _pct(r.pct_error), _money(r.baselines["run_rate"]),
+                      _pct(r.baseline_error("run_rate") / r.actual if r.actual else None))
+        console.print(t)
+    console.print(backtest_summary_markdown(bt), markup=False, highlight=False, soft_wrap=True)
+    if bt.skipped:
+        console.print(f"{len(bt.skipped)} forecast(s) skipped for too little history before them.")
+
+
+# --- Markdown, for docs/forecast.md --------------------------------------------------------------
+def backtest_markdown(bt: Any) -> str:
+    out: list[str] = []
+    for h in ("month", "quarter"):
+        rows = [r for r in bt.rows if r.horizon == h]
+        if not rows:
+            continue
+        out += [f"#### Forecast to the end of the {h}", "",
+                "| made on | period | won so far | P10 | P50 | P90 | actual | error | run-rate baseline | its error |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            base = r.baselines["run_rate"]
+            out.append(f"| {r.made_on} | {str(r.period_start)[:7]} | {_money(r.won_so_far)} | {_money(r.p10)} | "
+                       f"{_money(r.p50)} | {_money(r.p90)} | {_money(r.actual)} | {_pct(r.pct_error)} | "
+                       f"{_money(base)} | {_pct(r.baseline_error('run_rate') / r.actual if r.actual else None)} |")
+        out.append("")
+    out.append(backtest_summary_markdown(bt))
+    if bt.skipped:
+        out += ["", f"{len(bt.skipped)} forecast(s) skipped for too little history before them (the first "
+                    f"made on {bt.skipped[0]['made_on']}, the last on {bt.skipped[-1]['made_on']})."]
+    return "\n".join(out)
+
+
+def backtest_summary_markdown(bt: Any) -> str:
+    out = ["| horizon | forecasts | model MAE | model MAPE | model bias | actual inside P10–P90 | baseline | on rows | "
+           "baseline MAE | baseline MAPE | model MAPE, same rows | model closer |",
+           "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for h, s in bt.summary.items():
+        m = s["model"]
+        for i, (b, e) in enumerate(s["baselines"].items()):
+            lead = (f"| {h} | {s['forecasts']} | {_money(m['mae'])} | {_share(m['mape'])} | {_money(m['bias'])} | "
+                    f"{_share(s['p10_p90_coverage'])} |" if i == 0 else "| | | | | | |")
+            out.append(f"{lead} {b.replace('_', ' ')} | {e['forecasts']} | {_money(e['baseline']['mae'])} | "
+                       f"{_share(e['baseline']['mape'])} | {_share(e['model_same_rows']['mape'])} | "
+                       f"{_share(e['model_closer_share'])} |")
+    return "\n".join(out)
