@@ -87,22 +87,29 @@ def progress(t: dict[str, Any], stages: tuple[str, ...], positions: dict[str, in
     return ibis.union(*pieces)
 
 
-def attributes(t: dict[str, Any]) -> Any:
-    """One row per contact with every breakdown attribute except month."""
-    c, a, u, cam = t["contacts"], t["accounts"], t["users"], t["campaigns"]
-    tp, content = t["touchpoints"], t["content"]
+def attribute(t: dict[str, Any], name: str) -> Any:
+    """(contact_id, value) for one breakdown attribute (other than month), joining only what it needs."""
+    c = t["contacts"]
+    if name in ("source", "persona"):
+        return c.select(contact_id=c.id, value=c.original_source if name == "source" else c.persona)
+    if name in ("segment", "region", "industry"):
+        a = t["accounts"]
+        j = c.left_join(a, c.account_id == a.id)
+        return j.select(contact_id=c.id, value=a[name])
+    if name == "rep":
+        u = t["users"]
+        return c.left_join(u, c.owner_id == u.id).select(contact_id=c.id, value=u.name)
+    if name == "campaign":
+        cam = t["campaigns"]
+        return c.left_join(cam, c.original_campaign_id == cam.id).select(contact_id=c.id, value=cam.name)
+    tp = t["touchpoints"]  # channel, landing page or content of the first touch
     first = tp.mutate(rn=ibis.row_number().over(group_by=tp.contact_id, order_by=[tp.occurred_at, tp.id]))
-    first = first.filter(first.rn == 0).select("contact_id", "channel", "url", "content_id")
-    first = first.left_join(content, first.content_id == content.id).select(
-        first.contact_id, first.channel, first.url, content.title)
-    base = (c.left_join(a, c.account_id == a.id)
-            .left_join(u, c.owner_id == u.id)
-            .left_join(cam, c.original_campaign_id == cam.id)
-            .select(contact_id=c.id, source=c.original_source, persona=c.persona, segment=a.segment, region=a.region,
-                    industry=a.industry, rep=u.name, campaign=cam.name))
-    joined = base.left_join(first, base.contact_id == first.contact_id)
-    return joined.select(base.contact_id, base.source, base.persona, base.segment, base.region, base.industry,
-                         base.rep, base.campaign, channel=first.channel, landing_page=first.url, content=first.title)
+    first = first.filter(first.rn == 0)
+    if name == "content":
+        content = t["content"]
+        return first.left_join(content, first.content_id == content.id).select(contact_id=first.contact_id,
+                                                                               value=content.title)
+    return first.select(contact_id=first.contact_id, value=first.channel if name == "channel" else first.url)
 
 
 def _in_period(col: Any, spec: FunnelSpec) -> Any:
@@ -119,9 +126,9 @@ def _with_group(entries: Any, t: dict[str, Any], spec: FunnelSpec) -> Any:
         return entries.mutate(grp=ibis.literal("all"))
     if spec.breakdown == "month":
         return entries.mutate(grp=entries.reached_at.truncate("M").cast("date").cast("string"))
-    attrs = attributes(t)
+    attrs = attribute(t, spec.breakdown)
     j = entries.left_join(attrs, entries.contact_id == attrs.contact_id)
-    return j.select(*[j[c] for c in entries.columns], grp=j[spec.breakdown].fill_null("(none)").cast("string"))
+    return j.select(*[entries[c] for c in entries.columns], grp=attrs.value.fill_null("(none)").cast("string"))
 
 
 def _cohort(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int]) -> tuple[Any, Any]:
@@ -146,8 +153,8 @@ def conversion(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], pos
         cond.append(b.b_at <= inside.reached_at + ibis.interval(days=spec.window_days))
     joined = inside.join(b, cond).select(grp=inside.grp, stage=inside.stage, b_stage=b.b_stage,
                                          contact_id=inside.contact_id)
-    pairs = joined.group_by(["grp", "stage", "b_stage"]).aggregate(converted=joined.contact_id.nunique())
-    entered = inside.group_by(["grp", "stage"]).aggregate(entered=inside.contact_id.nunique())
+    pairs = joined.group_by(["grp", "stage", "b_stage"]).aggregate(converted=joined.count())
+    entered = inside.group_by(["grp", "stage"]).aggregate(entered=inside.count())
     j = entered.join(pairs, [entered.grp == pairs.grp, entered.stage == pairs.stage])
     out = j.select(group=entered.grp, from_stage=entered.stage, to_stage=pairs.b_stage, entered=entered.entered,
                    converted=pairs.converted)
