@@ -40,6 +40,10 @@ def _share(v: float | None) -> str:
     return "" if v is None else f"{v:.0%}"
 
 
+def _period(start: date, horizon: str) -> str:
+    return start.strftime("%Y-%m") if horizon == "month" else f"{start.year} Q{(start.month + 2) // 3}"
+
+
 def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:+.1%}"
 
@@ -91,6 +95,8 @@ def forecast_command(
     draws: int = typer.Option(10_000, "--draws", min=100, help="Simulated futures (P10/P50/P90 come from them)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same data and seed give the same forecast."),
     top: int = typer.Option(10, "--top", min=1, help="Largest open deals to list under 'what stands in the way'."),
+    windows: str = typer.Option("auto", "--windows", help="Past windows the model learns from: auto (the same "
+                                "point of past quarters when one fits, else sliding), same_point or sliding."),
     backtest: bool = typer.Option(False, "--backtest", help="Instead: forecast as of the 1st and 15th of every past "
                                   "month, for the month and the quarter, against what happened, beside the baselines."),
     maven: Path = typer.Option(None, "--maven", help="Backtest on the Maven CRM export in this directory (implies "
@@ -108,7 +114,7 @@ def forecast_command(
 
     if period not in PERIODS:
         raise InvalidInput(f"--period {period!r}: use month or quarter.", code="bad_period")
-    rng, config = np.random.default_rng(seed), ForecastConfig(draws=draws)
+    rng, config = np.random.default_rng(seed), ForecastConfig(draws=draws, windows=windows)
     if backtest or maven is not None:
         if maven is not None:
             with err_console.status("backtesting on the Maven export…"):
@@ -176,7 +182,7 @@ def _print_backtest(bt: Any, source: str) -> None:
                     "its error"):
             t.add_column(col, justify="left" if col in ("made on", "period") else "right")
         for r in rows:
-            t.add_row(str(r.made_on), str(r.period_start)[:7], _money(r.won_so_far), _money(r.p10), _money(r.p50),
+            t.add_row(str(r.made_on), _period(r.period_start, h), _money(r.won_so_far), _money(r.p10), _money(r.p50),
                       _money(r.p90), _money(r.actual), _pct(r.pct_error), _money(r.baselines["run_rate"]),
                       _pct(r.baseline_error("run_rate") / r.actual if r.actual else None))
         console.print(t)
@@ -197,7 +203,7 @@ def backtest_markdown(bt: Any) -> str:
                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
             base = r.baselines["run_rate"]
-            out.append(f"| {r.made_on} | {str(r.period_start)[:7]} | {_money(r.won_so_far)} | {_money(r.p10)} | "
+            out.append(f"| {r.made_on} | {_period(r.period_start, h)} | {_money(r.won_so_far)} | {_money(r.p10)} | "
                        f"{_money(r.p50)} | {_money(r.p90)} | {_money(r.actual)} | {_pct(r.pct_error)} | "
                        f"{_money(base)} | {_pct(r.baseline_error('run_rate') / r.actual if r.actual else None)} |")
         out.append("")
@@ -209,15 +215,15 @@ def backtest_markdown(bt: Any) -> str:
 
 
 def backtest_summary_markdown(bt: Any) -> str:
-    out = ["| horizon | forecasts | model MAE | model MAPE | model bias | actual inside P10–P90 | baseline | on rows | "
-           "baseline MAE | baseline MAPE | model MAPE, same rows | model closer |",
-           "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    out = ["| horizon | baseline | forecasts | model MAE | baseline MAE | model MAPE | baseline MAPE | model WAPE | "
+           "baseline WAPE | model bias | baseline bias | model closer |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for h, s in bt.summary.items():
-        m = s["model"]
-        for i, (b, e) in enumerate(s["baselines"].items()):
-            lead = (f"| {h} | {s['forecasts']} | {_money(m['mae'])} | {_share(m['mape'])} | {_money(m['bias'])} | "
-                    f"{_share(s['p10_p90_coverage'])} |" if i == 0 else "| | | | | | |")
-            out.append(f"{lead} {b.replace('_', ' ')} | {e['forecasts']} | {_money(e['baseline']['mae'])} | "
-                       f"{_share(e['baseline']['mape'])} | {_share(e['model_same_rows']['mape'])} | "
-                       f"{_share(e['model_closer_share'])} |")
+        for b, e in s["baselines"].items():
+            m, x = e["model_same_rows"], e["baseline"]
+            out.append(f"| {h} | {b.replace('_', ' ')} | {e['forecasts']} | {_money(m['mae'])} | {_money(x['mae'])} | "
+                       f"{_share(m['mape'])} | {_share(x['mape'])} | {_share(m['wape'])} | {_share(x['wape'])} | "
+                       f"{_money(m['bias'])} | {_money(x['bias'])} | {_share(e['model_closer_share'])} |")
+    out += ["", "| horizon | forecasts | actual inside the model's P10–P90 |", "|---|---:|---:|"]
+    out += [f"| {h} | {s['forecasts']} | {_share(s['p10_p90_coverage'])} |" for h, s in bt.summary.items()]
     return "\n".join(out)

@@ -269,8 +269,8 @@ class Learned:
                 "window_days": sorted({int(x) for x in self.windows.length}), "overall": float(p0),
                 "by_age": {lab: float(v) for lab, v in zip(labels, pa)},
                 "cells": [{"stage": s, "age": labels[b], "deal_windows": int(n[i, b]), "wins": int(wins[i, b]),
-                           "p": float(p[i, b])} for i, s in enumerate(self.stages) for b in range(len(labels))
-                          if n[i, b]],
+                           "p": float(pa[b] if i == 0 else p[i, b])}  # an unknown stage gets its bucket's rate
+                          for i, s in enumerate(self.stages) for b in range(len(labels)) if n[i, b]],
                 "new_deals_per_window": self.new_rate, "new_deal_mean_amount": self.new_mean_amount}
 
 

@@ -11,8 +11,9 @@ Protocol
 
 Errors
     The model's point forecast is its P50. error = forecast − actual; pct error = error / actual.
-    Per horizon: MAE (mean |error|), MAPE (mean |pct error| over periods with actual > 0), bias (mean
-    error), and the share of actuals inside the P10–P90 band (an honest 80 % band holds about 80 %).
+    Per horizon: MAE (mean |error|), MAPE (mean |pct error| over periods with actual > 0), WAPE
+    (Σ |error| / Σ actual: a small month's large percentage does not swamp it), bias (mean error), and
+    the share of actuals inside the P10–P90 band (an honest 80 % band holds about 80 %).
     Each baseline is scored on the rows where it is defined, beside the model's score on the same rows.
 
 Baselines (``BASELINES``), the naive forecasts the model has to beat
@@ -132,11 +133,12 @@ class BacktestRow:
 
 def _scores(pred: np.ndarray, actual: np.ndarray) -> dict[str, float | None]:
     if not len(pred):
-        return {"mae": None, "mape": None, "bias": None}
+        return {"mae": None, "mape": None, "wape": None, "bias": None}
     err = pred - actual
     pos = actual > 0
     return {"mae": float(np.abs(err).mean()), "bias": float(err.mean()),
-            "mape": float(np.abs(err[pos] / actual[pos]).mean()) if pos.any() else None}
+            "mape": float(np.abs(err[pos] / actual[pos]).mean()) if pos.any() else None,
+            "wape": float(np.abs(err).sum() / actual.sum()) if actual.sum() > 0 else None}
 
 
 def summarise(rows: Sequence[BacktestRow]) -> dict[str, Any]:

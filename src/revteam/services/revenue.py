@@ -85,7 +85,7 @@ def revenue_report(session: Session, *, today: date, first: date | None = None, 
     if first > last:
         raise InvalidInput(f"--from {first} is after --to {last}.", code="revenue_bad_range")
     deals, targets = load_deals(session), load_targets(session)
-    teams = sorted({str(t) for t in deals.team})
+    teams = sorted({str(t) for t in deals.team}, key=lambda t: (t == NO_TEAM, t))  # "(no team)" last
     months = []
     for s, e in spans("month", first, last):
         cyc = sales_cycle(deals, s, e)
