@@ -81,8 +81,9 @@ def revenue_command(
                   _money(q["target"]), _share(q["attainment"]), _money(k.get("actual")), _money(k.get("target")))
     console.print(t)
     c = data["sales_cycle_days"]
-    console.print(f"Win rate {_share(data['win_rate'])}; sales cycle of {c['won_deals']:,} won deals: median "
-                  f"{c['median'] or 0:g}, p75 {c['p75'] or 0:g}, p90 {c['p90'] or 0:g} days.", highlight=False)
+    days = " / ".join("-" if c[k] is None else f"{c[k]:g}" for k in ("median", "p75", "p90"))
+    console.print(f"Win rate {_share(data['win_rate']) or '-'}; sales cycle of {c['won_deals']:,} won deals, median / "
+                  f"p75 / p90: {days} days.", highlight=False)
     if data["currency_warning"]:
         err_console.print(f"[yellow]warning[/]: {data['currency_warning']}", highlight=False)
 

@@ -404,8 +404,7 @@ def forecast(deals: DealTable, *, as_of: date, period_start: date, period_end: d
     learned = learn(view, windows, config, stages, extra)
     s, b = learned.cells(open_stage, A - days_of(open_.created_on))
     weights, new_rate = learned.replicates(rng)
-    groups, first, count = np.unique(np.column_stack([s, b, open_.amount]), axis=0, return_index=True,
-                                     return_counts=True)
+    _, first, count = np.unique(np.column_stack([s, b, open_.amount]), axis=0, return_index=True, return_counts=True)
     totals = simulate(won, learned.probabilities(s[first], b[first], weights), open_.amount[first], new_rate,
                       learned.new_amounts, config.draws, rng, count)
     p = learned.probabilities(s, b)
