@@ -90,7 +90,7 @@ def timeline(
 
 
 def _register() -> None:
-    from revteam.cli import analytics, demo, handoff, ingest, privacy, serve, users
+    from revteam.cli import analytics, demo, handoff, ingest, privacy, revenue, serve, users
 
     app.add_typer(users.app, name="users")
     app.add_typer(handoff.app, name="handoff")
@@ -100,6 +100,8 @@ def _register() -> None:
     app.command(name="worker")(handoff.worker_command)
     app.command(name="funnel")(analytics.funnel_command)
     app.command(name="content-roi")(analytics.content_roi_command)
+    app.command(name="revenue")(revenue.revenue_command)
+    app.command(name="forecast")(revenue.forecast_command)
     app.command(name="import")(ingest.import_command)
     app.command(name="demo")(demo.demo_command)
     app.command(name="serve")(serve.serve_command)
