@@ -70,6 +70,16 @@ def _print_summary(summary: Any) -> None:
         f"{', '.join(ft['unfollowed_webinars']) or 'none'} ({ft['unfollowed_attendees']:,} attendees).",
         highlight=False,
     )
+    h = m.get("handoffs") or {}
+    if h.get("handoffs"):
+        share = (h.get("compliance_30d") or {}).get("all", {}).get("share_in_time")
+        console.print(
+            f"Handoffs: {h['handoffs']:,}; breached now {h['breached_now']:,}, at risk now {h['at_risk_now']:,}, "
+            f"unworked {h['unworked_leads']:,}; SLA compliance (30 days) {'-' if share is None else format(share, '.0%')}; "
+            f"disputes {sum(h['disputes'].values())} ({h['disputes'].get('open', 0)} open); "
+            f"scoring reviews open {sum(r['status'] == 'open' for r in h['scoring_reviews'])}.",
+            highlight=False,
+        )
     t = Table(title="Log in (every demo user has the same password)")
     t.add_column("role")
     t.add_column("e-mail")

@@ -81,6 +81,8 @@ class QuickScore:
             total += max(-r.cap, min(r.cap, p)) if r.cap is not None else p
         return total, fast
 
-    def qualifies(self, c: Any, at: float) -> bool:
-        eng, fast = self.engagement(c.touches, at)
+    def qualifies(self, c: Any, at: float, window: float = 365.0) -> bool:
+        """Over the line (or fast-tracked) at ``at``, counting touches of the last ``window`` days."""
+        touches = c.touches if window >= 365 else [t for t in c.touches if at - window <= t[0] <= at]
+        eng, fast = self.engagement(touches, at)
         return fast or self.fit(c) + eng >= self.model.mql_threshold

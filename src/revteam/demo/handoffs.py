@@ -37,7 +37,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ import numpy as np
 from revteam.demo import shape
 from revteam.demo.deals import DealDraft
 from revteam.demo.journeys import ContactDraft, HandoffDraft
-from revteam.demo.people import DAILY_CAPACITY, SALES_MANAGER, TEAMS, TERRITORIES, USERS, email_of
+from revteam.demo.people import DAILY_CAPACITY, DEMO_EMAIL_DOMAIN, SALES_MANAGER, TEAMS, TERRITORIES, USERS, email_of
 from revteam.demo.scores import ContactTouches, TouchColumns, naive64
 from revteam.demo.timebase import DemoCalendar
 from revteam.domain.rejections import WeekCount, reviews_due
@@ -70,9 +70,9 @@ PREFERENCES = ((VP_SALES, "at_risk", []),  # he manages every rep: breaches are 
                (DEMAND_GEN, "review", ["email"]),
                (CRO, "dispute", ["email"]))
 GROUPS = (  # (id, name, event, target, members, (member, days ago they left) or None)
-    (1, "Revenue alerts", "breach", f"revenue-alerts@{email_of('lists').split('@')[1]}", (CRO, VP_SALES, HEAD_OF_MARKETING, 1),
+    (1, "Revenue alerts", "breach", f"revenue-alerts@{DEMO_EMAIL_DOMAIN}", (CRO, VP_SALES, HEAD_OF_MARKETING, 1),
      (1, 40)),
-    (2, "Scoring reviews", "review", f"marketing-ops@{email_of('lists').split('@')[1]}", (HEAD_OF_MARKETING, 5, 6, 7, 8), None),
+    (2, "Scoring reviews", "review", f"marketing-ops@{DEMO_EMAIL_DOMAIN}", (HEAD_OF_MARKETING, 5, 6, 7, 8), None),
 )
 
 
@@ -195,14 +195,6 @@ def _channels(uid: int, event: str) -> list[str]:
 
 
 # --- handoffs --------------------------------------------------------------------------------------
-@dataclass
-class HandoffSet:
-    rows: list[dict[str, Any]]
-    outbox: list[dict[str, Any]]
-    reviews: list[dict[str, Any]]
-    disputes: list[dict[str, Any]]
-
-
 def _iso(at: np.datetime64) -> str:
     return at.astype(datetime).replace(tzinfo=UTC).isoformat()
 

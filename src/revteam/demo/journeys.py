@@ -460,13 +460,15 @@ class JourneyMaker:
         H, thinned = self.cal.horizon, 0
         for c in contacts:
             stage = next((m[1] for m in reversed(c.moves) if m[0] <= H), None)
-            if stage not in ("subscriber", "lead") or not self.quick.qualifies(c, H):
+            if stage not in ("subscriber", "lead") or self.quick.fit(c) < shape.THIN_MIN_FIT:
+                continue
+            if not self.quick.qualifies(c, H, shape.THIN_WINDOW_DAYS):
                 continue
             thinned += 1
             for t in sorted((t for t in c.touches if t[6] is None and c.created + 0.01 < t[0] <= H and H - t[0] < 120),
                             key=lambda t: -t[0]):
                 c.touches.remove(t)
-                if not self.quick.qualifies(c, H):
+                if not self.quick.qualifies(c, H, shape.THIN_WINDOW_DAYS):
                     break
         return thinned
 

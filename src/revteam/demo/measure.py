@@ -219,12 +219,14 @@ def _handoffs(conn: Connection, now: datetime) -> dict[str, Any]:
                                  "breached": r["breached"], "at_risk_now": r["at_risk"], "open_now": r["open"]}
                       for r in sla_compliance(s, now=now, days=30)}
         compliance_90 = {r["rep"]: r["share_in_time"] for r in sla_compliance(s, now=now, days=90)}
-        reasons = {r["reason"]: {"rejected": r["rejected"]} for r in rejection_analytics(s, now=now, days=365, by="reason")
-                   if r["reason"] != "(not rejected)"}
-        decided = sum(r["decided"] for r in rejection_analytics(s, now=now, days=365, by="reason"))
+        analytics = rejection_analytics(s, now=now, days=365, by="reason")
+        reasons = {r["reason"]: {"rejected": r["rejected"]} for r in analytics if r["reason"] != "(not rejected)"}
+        decided = sum(r["decided"] for r in analytics)
         for v in reasons.values():
             v["share_of_decided"] = round(v["rejected"] / decided, 4) if decided else None
-        unworked = sum(r.unworked for r in unworked_leads(s, now=now, days=400))
+        unworked = sum(r.unworked for r in unworked_leads(s, now=now, days=7))
+        unworked_all = s.scalar(select(func.count()).select_from(Handoff).where(
+            Handoff.status.in_(("pending", "unassigned")), Handoff.first_touch_at.is_(None))) or 0
         disputes = defaultdict(int)
         for outcome, k in s.execute(select(Dispute.outcome, func.count()).group_by(Dispute.outcome)):
             disputes[outcome or "open"] = int(k)
@@ -251,7 +253,8 @@ def _handoffs(conn: Connection, now: datetime) -> dict[str, Any]:
             "pending_now_by_rep": dict(sorted(today.items())),
             "breached_now": sum(r["breached"] for r in today.values()),
             "at_risk_now": sum(r["at_risk"] for r in today.values()),
-            "unworked_leads": unworked,
+            "unworked_leads": unworked_all,
+            "unworked_leads_handed_last_7d": unworked,
             "compliance_30d": compliance,
             "compliance_90d": compliance_90,
             "rejections_365d": {"decided": decided, "by_reason": reasons},

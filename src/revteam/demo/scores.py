@@ -67,7 +67,7 @@ class TouchColumns:
             empty = np.array([], dtype=object)
             return cls(np.array([], dtype=np.int64), np.array([], dtype="datetime64[s]"), *([empty] * 4), empty,
                        np.array([], dtype=np.int64), empty, empty, empty, np.array([], dtype=bool))
-        cols = list(zip(*(r[:9] for r in rows)))
+        cols = list(zip(*rows))  # rows with properties are one longer: zip stops at the shorter
 
         def lut(items: list[dict[str, Any]], key: str) -> np.ndarray:
             out = np.empty(max((c["id"] for c in items), default=0) + 1, dtype=object)
