@@ -215,3 +215,15 @@ def test_a_demo_request_through_the_api_reaches_a_rep_at_once(sessions, team):
     with sessions() as s:
         h = s.scalars(select(Handoff)).one()
         assert (h.priority, h.status) == ("hot", "pending") and s.get(ContactScore, h.contact_id) is not None
+
+
+def test_a_lead_arriving_when_nobody_works_is_routed_when_someone_starts(session, team):
+    night = datetime(2026, 3, 3, 4, 0, tzinfo=timezone.utc)  # 23:00 in New York: every rep is off
+    hot_lead(session)
+    h = session.get(Handoff, score_and_hand_over(session, now=night).handoffs[0])
+    assert (h.status, h.rep_id) == ("unassigned", None) and "outside working hours" in h.routing_reason
+    assert tick(session, now=night + timedelta(hours=1)).rerouted == 0
+    morning = datetime(2026, 3, 3, 14, 5, tzinfo=timezone.utc)  # 09:05 in New York
+    assert tick(session, now=morning).rerouted == 1
+    assert (h.status, h.rep_id) == ("pending", team["ana"].id) and "rerouted" in h.routing_reason
+    assert any(m.event == "assignment" for m in session.scalars(select(OutboxMessage)))

@@ -108,8 +108,6 @@ def hand_over_lead(
     why: str | None = None,
 ) -> Handoff:
     """Qualify (MQL, or SQL for SDR → AE), route, start the SLA clock and tell the rep."""
-    from revteam.delivery.outbox import notify_user
-
     contact = get_contact(session, contact_id)
     if session.scalar(select(Handoff.id).where(Handoff.contact_id == contact.id, Handoff.kind == kind,
                                                Handoff.status.in_(OPEN_HANDOFF))) is not None:
@@ -121,15 +119,7 @@ def hand_over_lead(
                            actor_rule=None if by_user else rule, reason=why)
     score = session.get(ContactScore, contact.id)
     priority = priority_for(model, score.total if score else None, fast_track)
-    account = session.get(Account, contact.account_id) if contact.account_id else None
-    reps = load_reps(session, now=now)
-    rules = load_rules(session, "ae" if kind == "sql" else "sdr")
-    state = load_state(session, reps, now=now)
-    lead = Lead(contact.id, region=account.region if account else None, segment=account.segment if account else None,
-                priority=priority, source=contact.original_source,
-                account_owner_id=account.owner_id if account else None)
-    assignment, state = route_lead(rules, reps, lead, state, at=now)
-    save_credits(session, state)
+    assignment = _route(session, contact, kind=kind, priority=priority, now=now)
     agreement = agreement_in_force(session)
     clock = start_clock(agreement.terms, priority, now) if agreement and priority in agreement.terms.response else None
     latest_campaign = session.scalar(select(Touchpoint.campaign_id).where(
@@ -149,9 +139,49 @@ def hand_over_lead(
                  action=f"handoff.{kind}", entity="handoff", entity_id=h.id,
                  detail={"rep": assignment.rep_id, "priority": priority, "reason": h.routing_reason})
     if assignment.rep_id:
-        due = f", respond by {h.due_at:%a %d %b %H:%M} UTC" if h.due_at else ""
-        notify_user(session, assignment.rep_id, key=f"handoff:{h.id}:assigned", event="assignment",
-                    subject=f"New {priority} lead: {contact.display_name}",
-                    body=f"{contact.display_name} ({contact.title or 'no title'}) was handed to you{due}.\n"
-                         f"Why you: {assignment.reason}.", now=now)
+        _tell_rep(session, h, contact, assignment.reason, now=now)
     return h
+
+
+def _route(session: Session, contact: Contact, *, kind: str, priority: str, now: datetime) -> Any:
+    account = session.get(Account, contact.account_id) if contact.account_id else None
+    reps = load_reps(session, now=now)
+    rules = load_rules(session, "ae" if kind == "sql" else "sdr")
+    state = load_state(session, reps, now=now)
+    lead = Lead(contact.id, region=account.region if account else None, segment=account.segment if account else None,
+                priority=priority, source=contact.original_source,
+                account_owner_id=account.owner_id if account else None)
+    assignment, state = route_lead(rules, reps, lead, state, at=now)
+    save_credits(session, state)
+    return assignment
+
+
+def _tell_rep(session: Session, h: Handoff, contact: Contact, reason: str, *, now: datetime) -> None:
+    from revteam.delivery.outbox import notify_user
+
+    due = f", respond by {h.due_at:%a %d %b %H:%M} UTC" if h.due_at else ""
+    notify_user(session, h.rep_id, key=f"handoff:{h.id}:assigned", event="assignment",  # type: ignore[arg-type]
+                subject=f"New {h.priority} lead: {contact.display_name}",
+                body=f"{contact.display_name} ({contact.title or 'no title'}) was handed to you{due}.\n"
+                     f"Why you: {reason}.", now=now)
+
+
+def reroute_unassigned(session: Session, *, now: datetime) -> int:
+    """Give waiting leads to a rep as soon as one can take them (the worker calls this every tick):
+    a lead that arrived when nobody was working is never left behind."""
+    n = 0
+    for h in session.scalars(select(Handoff).where(Handoff.status == "unassigned").order_by(Handoff.handed_at)):
+        contact = session.get(Contact, h.contact_id)
+        if contact is None:
+            continue
+        assignment = _route(session, contact, kind=h.kind, priority=h.priority, now=now)
+        if assignment.rep_id is None:
+            continue
+        h.rep_id, h.status, h.routing_rule = assignment.rep_id, "pending", assignment.rule
+        h.routing_reason = f"{h.routing_reason or ''}; rerouted {now:%Y-%m-%d %H:%M} UTC: {assignment.reason}".lstrip("; ")
+        _set_owner(session, contact, assignment.rep_id, now=now, reason=f"{h.kind} handoff {h.id} (rerouted)")
+        record_audit(session, at=now, actor="rule:reroute", action="handoff.rerouted", entity="handoff", entity_id=h.id,
+                     detail={"rep": assignment.rep_id})
+        _tell_rep(session, h, contact, assignment.reason, now=now)
+        n += 1
+    return n

@@ -23,13 +23,17 @@ from revteam.store.models import Contact, User
 @dataclass
 class TickReport:
     escalations: int = 0
+    rerouted: int = 0
     returned: int = 0
     digests: int = 0
     reviews: int = 0
 
 
 def tick(session: Session, *, now: datetime, digest_hour: int = 8) -> TickReport:
+    from revteam.services.handoff import reroute_unassigned
+
     report = TickReport()
+    report.rerouted = reroute_unassigned(session, now=now)
     report.escalations = _escalate(session, now)
     report.returned = _return_recycled(session, now)
     report.digests = _digests(session, now, digest_hour)
