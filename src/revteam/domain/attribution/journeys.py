@@ -142,9 +142,11 @@ class Journeys:
             a = a if order is None else a[order]
             return a if dtype is None else a.astype(dtype, copy=False)
 
-        return cls(keys=keys, journey=arrange(j, np.int32), key=arrange(k, np.int32), conversions=conv, value=val,
-                   nulls=nul, time=arrange(t), direct=arrange(d), lead=milestone(lead, "lead"),
-                   opportunity=milestone(opportunity, "opportunity"))
+        out = cls(keys=keys, journey=arrange(j, np.int32), key=arrange(k, np.int32), conversions=conv, value=val,
+                  nulls=nul, time=arrange(t), direct=arrange(d), lead=milestone(lead, "lead"),
+                  opportunity=milestone(opportunity, "opportunity"))
+        out._cache["lengths"] = lengths
+        return out
 
     @classmethod
     def from_sequences(cls, paths: Sequence[Sequence[str]], *, conversions: Sequence[float],
@@ -255,7 +257,7 @@ class Journeys:
                 self._cache["converting"] = (self, None)
             else:
                 rows = np.flatnonzero(keep)
-                touch = np.flatnonzero(keep[self.journey])
+                touch = np.flatnonzero(np.repeat(keep, self.lengths))
                 lengths = self.lengths[rows]
                 new_start = np.zeros(len(rows), dtype=np.int64)
                 np.cumsum(lengths[:-1], out=new_start[1:])

@@ -76,22 +76,30 @@ def state_codes(j: Journeys, order: int) -> tuple[np.ndarray, np.ndarray]:
     if order * np.log2(base) >= 62:
         raise _bad(f"Order {order} with {j.n_keys} keys overflows 64-bit state codes; use a lower order.")
     dtype = np.int32 if order * np.log2(base) < 31 else np.int64
-    code = j.key.astype(dtype) + 1
+    code = j.key.astype(dtype)
+    code += 1
     if order == 1:
         return code, j.lengths
-    pos = j.positions
+    lengths, starts = j.lengths, j.starts
+    head = [starts + d for d in range(order - 1)]  # touches with fewer than d+1 keys before them
     shifted = np.empty_like(code)
     for d in range(1, order):
         shifted[:d] = 0
         shifted[d:] = code[:-d] % base if d > 1 else code[:-d]
-        shifted[pos < d] = 0
+        for e in range(d):  # the first d touches of a journey have no key d places back in it
+            at = head[e][lengths > e]
+            shifted[at] = 0
         shifted *= base**d
         code += shifted
     del shifted
-    valid = pos >= order - 1
-    short = j.lengths < order
-    valid[j.ends[short]] = True
-    return code[valid], j.lengths - np.minimum(j.lengths, order) + 1
+    valid = np.ones(j.n_touches, dtype=bool)
+    long = lengths >= order
+    for e in range(order - 1):  # a full window ends at position order-1 or later
+        valid[head[e][long]] = False
+    for e in range(order - 1):  # a short journey is one state, ending at its last touch
+        short = (lengths < order) & (lengths > e + 1)
+        valid[head[e][short]] = False
+    return code[valid], lengths - np.minimum(lengths, order) + 1
 
 
 def _decode(codes: np.ndarray, base: int, n_keys: int) -> np.ndarray:
@@ -120,8 +128,9 @@ def _state_ids(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def chain(j: Journeys, order: int = 1) -> dict:
     """Transition counts of the absorbing chain: transient 0 = start, 1..S = states, S+1 conv, S+2 null."""
     codes, per_journey = state_codes(j, order)
-    if order == 1:  # states are the keys themselves (a key never seen is an unreachable state)
-        state, distinct = codes, np.arange(1, j.n_keys + 1, dtype=np.int64)
+    top = (j.n_keys + 1) ** order
+    if top <= 4096:  # the codes are the states (a code never seen is an unreachable state)
+        state, distinct = codes, np.arange(1, top, dtype=np.int64)
     else:
         state, distinct = _state_ids(codes)
     del codes
@@ -200,7 +209,7 @@ def _removal_effects(j: Journeys, order: int) -> dict:
     # round-off can leave -1e-17 where a key sits only on non-converting walks
     return {"p_conversion": float(base[0]), "expected_value": float(base[1]),
             "removal_effects": np.clip(re, 0.0, 1.0), "removal_effects_value": np.clip(re_v, 0.0, 1.0),
-            "states": len(c["codes"]), "order": order}
+            "states": int((out_tot[1:] > 0).sum()), "order": order}
 
 
 def _journey_split(j: Journeys, re: np.ndarray, touches: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

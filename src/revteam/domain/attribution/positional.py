@@ -130,11 +130,9 @@ def role_points(j: Journeys, model: str) -> tuple[np.ndarray, list[tuple[str, np
 def _role_model(name: str):
     def run(j: Journeys, *, touches: bool = False) -> Attribution:
         uniform, points, holders = role_points(j, name)
-        back = (holders, -np.tile(uniform, len(points)))
-        parts = [(idx, w) for _, idx, w in points]
-        # from_parts takes per-journey arrays; the take-backs are per role, so feed them role by role
         n = j.n_journeys
-        parts += [(back[0][i * n:(i + 1) * n], back[1][i * n:(i + 1) * n]) for i in range(len(points))]
+        # every touch gets the no-role share; a role touch gives it back once (on its first role)
+        parts = [(idx, w - uniform * (holders[i * n:(i + 1) * n] >= 0)) for i, (_, idx, w) in enumerate(points)]
         return from_parts(name, j, uniform, parts, touches=touches)
 
     run.__name__ = name

@@ -53,19 +53,23 @@ def from_parts(model: str, j: Journeys, uniform: np.ndarray | None, points: list
     conv = np.zeros(n)
     val = np.zeros(n)
     if uniform is not None:
-        both = np.column_stack([uniform * j.conversions, uniform * j.value])
-        if n * j.n_journeys <= 1 << 30:  # keys × journeys counts: k dot products instead of a pass per touch
+        u_conv, u_val = uniform * j.conversions, uniform * j.value
+        if n * j.n_journeys <= 1 << 30:  # keys × journeys counts: a product per key instead of a pass per touch
             counts = j.key_counts()
-            for k in range(n):
-                conv[k], val[k] = counts[k].astype(np.float64) @ both
+            for k in range(n):  # multiply-and-sum, not BLAS: OpenBLAS is slow on this machine's core type
+                c = counts[k].astype(np.float64)
+                conv[k], val[k] = (c * u_conv).sum(), (c * u_val).sum()
         else:
-            conv += np.bincount(j.key, both[j.journey, 0], minlength=n)
-            val += np.bincount(j.key, both[j.journey, 1], minlength=n)
-    for index, weight in points:
-        ok = index >= 0
+            conv += np.bincount(j.key, u_conv[j.journey], minlength=n)
+            val += np.bincount(j.key, u_val[j.journey], minlength=n)
+    if points:
+        index = np.concatenate([i for i, _ in points])
+        weight = np.concatenate([w for _, w in points])
+        ok = np.flatnonzero(index >= 0)
+        rows = ok % j.n_journeys  # every part is one entry per journey
         keys = j.key[index[ok]]
-        conv += np.bincount(keys, weight[ok] * j.conversions[ok], minlength=n)
-        val += np.bincount(keys, weight[ok] * j.value[ok], minlength=n)
+        conv += np.bincount(keys, weight[ok] * j.conversions[rows], minlength=n)
+        val += np.bincount(keys, weight[ok] * j.value[rows], minlength=n)
     share = None
     if touches:
         share = uniform[j.journey] if uniform is not None else np.zeros(j.n_touches)
