@@ -13,7 +13,7 @@ COMMANDS = [[], ["init"], ["serve"], ["demo"], ["import"], ["users"], ["users", 
             ["users", "token"], ["timeline"], ["stats"], ["score"], ["worker"], ["scoring"], ["scoring", "export"],
             ["scoring", "save"], ["scoring", "preview"], ["scoring", "x-education"], ["handoff"],
             ["handoff", "unworked"], ["handoff", "compliance"], ["handoff", "followup"], ["handoff", "rejections"],
-            ["privacy"], ["privacy", "export"], ["privacy", "erase"], ["funnel"], ["content-roi"], ["revenue"],
+            ["privacy"], ["privacy", "export"], ["privacy", "erase"], ["funnel"], ["content-roi"], ["attribution"], ["revenue"],
             ["forecast"]]
 
 

@@ -98,3 +98,23 @@ def test_funnel_json_and_sql(db_env, tmp_path):
     assert "SELECT" in data["sql"]["conversion"]
     r = runner.invoke(app, ["funnel", "--stages", "sql,mql"])
     assert r.exit_code == 2 and "lifecycle order" in r.stderr
+
+
+def test_attribution_side_by_side_and_one_deal(db_env, tmp_path):
+    (tmp_path / "c.csv").write_text("email,stage,created_at\nana@acme.com,lead,2026-01-01\n")
+    (tmp_path / "t.csv").write_text("contact_email,type,channel,occurred_at\n"
+                                    "ana@acme.com,ad_click,paid_search,2026-01-02\nana@acme.com,webinar_attended,webinar,2026-01-20\n")
+    (tmp_path / "d.csv").write_text("external_id,name,amount,stage,outcome,created_on,closed_on,contacts\n"
+                                    "d1,Acme,10000,won,won,2026-01-15,2026-02-01,ana@acme.com\n")
+    for kind, f in (("contacts", "c.csv"), ("touchpoints", "t.csv"), ("deals", "d.csv")):
+        assert invoke("import", kind, str(tmp_path / f)).exit_code == 0
+    data = json.loads(invoke("attribution", "--json", "--show-sql").stdout)
+    keys = {k["key"]: k for k in data["keys"]}
+    assert keys["paid_search"]["first_touch"] == 10000 and keys["webinar"]["last_touch"] == 10000
+    assert keys["paid_search"]["linear"] == keys["webinar"]["linear"] == 5000
+    assert keys["webinar"]["influenced"] == 10000 and keys["paid_search"]["sourced"] == 10000
+    assert any("touchpoints" in s for s in data["sql"])
+    one = json.loads(invoke("attribution", "--deal", "1", "--model", "linear", "--json").stdout)
+    assert [r["credit"] for r in one["rows"]] == [5000, 5000]
+    r = runner.invoke(app, ["attribution", "--model", "coin_flip"])
+    assert r.exit_code == 2 and "Unknown model" in r.stderr

@@ -7,7 +7,7 @@ from datetime import date
 import typer
 from rich.table import Table
 
-from revteam.cli.common import JsonOption, console, print_json, runtime, translate_errors
+from revteam.cli.common import JsonOption, capture_sql, console, print_json, runtime, translate_errors
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL the engine ran.")
 
@@ -103,3 +103,63 @@ def content_roi_command(
         for name, q in result.queries.items():
             console.print(f"[bold]-- {name}[/]")
             console.print(q.sql, markup=False, highlight=False)
+
+
+@translate_errors
+def attribution_command(
+    grain: str = typer.Option("channel", help="channel, campaign or content."),
+    model: str = typer.Option("all", help="A model name, or 'all' for the side-by-side."),
+    start: str = typer.Option(None, help="Deals closed from this date, YYYY-MM-DD."),
+    end: str = typer.Option(None, help="Deals closed up to this date, YYYY-MM-DD (inclusive)."),
+    deal: int = typer.Option(None, "--deal", help="Explain one won deal: which touches got how much and why."),
+    limit: int = typer.Option(15, help="Keys to show in the table."),
+    json_: bool = JsonOption,
+    show_sql: bool = ShowSql,
+) -> None:
+    """Won revenue credited to channels, campaigns or content pieces under every attribution model,
+    sourced versus influenced, or one deal's touches and their credit."""
+    from revteam.domain.attribution import MODELS
+    from revteam.errors import InvalidInput
+    from revteam.services import attribution as A
+
+    if model != "all" and model not in MODELS:
+        raise InvalidInput(f"Unknown model {model!r}; use one of: all, {', '.join(MODELS)}.", code="bad_attribution_model")
+    with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
+        if deal is not None:
+            data = A.explain_deal(s, deal, model="w_shaped" if model == "all" else model, grain=grain)
+        else:
+            js = A.revenue_journeys(s, grain=grain, start=_date(start, "start"), end=_date(end, "end"))
+            models = list(MODELS) if model == "all" else [model]
+            credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m)} for m in models}
+            si = A.sourced_and_influenced(js)
+            data = {"grain": grain, "models": models, "deals": int(js.journeys.n_journeys),
+                    "unattributed": js.unattributed,
+                    "keys": [{**r, **{m: credits[m].get(r["key"], 0.0) for m in models}} for r in si]}
+    if show_sql and json_:
+        data["sql"] = statements
+    if json_:
+        print_json(data)
+        return
+    if deal is not None:
+        t = Table(title=f"{data['name']} ({data['currency']} {data['amount']:,.0f}, won {data['closed_on']}) — "
+                        f"{data['model']} at {grain} grain")
+        for col in ("when", "touch", grain, "roles", "share", "credit", "why"):
+            t.add_column(col, overflow="fold")
+        for r in data["rows"]:
+            t.add_row(f"{r['occurred_at']:%Y-%m-%d}", r["type"], r["label"], ", ".join(r["roles"]), f"{r['share']:.1%}",
+                      f"{r['credit']:,.0f}", r["reason"])
+        console.print(t if data["rows"] else f"Unattributed: {data.get('unattributed')}")
+    else:
+        t = Table(title=f"Won revenue by {grain}: {data['deals']:,} closed deals, every model side by side")
+        t.add_column(grain, no_wrap=True, max_width=28, overflow="ellipsis")
+        t.add_column("sourced", justify="right")
+        t.add_column("influenced", justify="right")
+        for m in data["models"]:
+            t.add_column(m.replace("_", " "), justify="right")
+        for r in data["keys"][:limit]:
+            t.add_row(r["label"], f"{r['sourced']:,.0f}", f"{r['influenced']:,.0f}", *(f"{r[m]:,.0f}" for m in data["models"]))
+        console.print(t)
+    if show_sql and not json_:
+        console.print(f"[bold]-- {len(statements)} SQL statement(s) read the journeys; the models ran in NumPy[/]")
+        for sql in statements:
+            console.print(sql, markup=False, highlight=False)

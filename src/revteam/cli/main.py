@@ -100,6 +100,7 @@ def _register() -> None:
     app.command(name="worker")(handoff.worker_command)
     app.command(name="funnel")(analytics.funnel_command)
     app.command(name="content-roi")(analytics.content_roi_command)
+    app.command(name="attribution")(analytics.attribution_command)
     app.command(name="revenue")(revenue.revenue_command)
     app.command(name="forecast")(revenue.forecast_command)
     app.command(name="import")(ingest.import_command)
