@@ -141,3 +141,10 @@ def test_stage_conversions_end_at_the_first_move_to_the_stage(acme):
     assert sorted(map(tuple, others)) == [("email", "email"), ("paid_search", "email")]  # Ben and Cleo
     rows = {r["key"]: r["credit"] for r in credit_rows(js, "u_shaped", measure="conversions")}
     assert rows == pytest.approx({"paid_search": 0.5, "webinar": 0.5, "email": 0.0})
+
+
+def test_an_empty_database_gives_empty_answers(sqlite_engine):
+    with Session(sqlite_engine) as s:
+        js = revenue_journeys(s, grain="content")
+        assert js.journeys.n_journeys == 0 and js.unattributed == []
+        assert credit_rows(js, "markov") == [] and sourced_and_influenced(js) == []
