@@ -65,6 +65,12 @@ def get_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def app_now(app: object) -> datetime:
+    """The app's clock outside a route's dependencies (the error page): the override when there is one."""
+    overrides = getattr(app, "dependency_overrides", {}) or {}
+    return overrides.get(get_now, get_now)()
+
+
 @dataclass
 class Principal:
     """Who is asking, and how they proved it: ``session`` (cookie), ``token`` (bearer) or ``public``."""

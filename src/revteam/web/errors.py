@@ -95,19 +95,18 @@ async def _principal_for_error_page(request: Request) -> None:
     """Routes that did not match never ran ``authorize``: look the session up so the menu still shows."""
     if getattr(request.state, "principal", None) is not None:
         return
-    from revteam.web.deps import Principal
+    from revteam.web.deps import Principal, app_now
     from revteam.web.sessions import COOKIE_NAME, load_session
 
     token = request.cookies.get(COOKIE_NAME)
     if not token:
         return
     runtime = request.app.state.runtime
+    now = app_now(request.app)  # the same clock as the routes, so a session is live or not for both
 
     def lookup() -> None:
-        from datetime import datetime, timezone
-
         with runtime.sessions() as db:
-            live = load_session(db, token, now=datetime.now(timezone.utc), hours=runtime.settings.session_hours)
+            live = load_session(db, token, now=now, hours=runtime.settings.session_hours)
             db.commit()
             if live is not None:
                 db.expunge_all()
