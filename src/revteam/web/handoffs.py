@@ -156,6 +156,12 @@ class LeadRow:
     campaign: str | None
     clock: ClockView
     qualified: bool = False  # an accepted MQL already handed to an AE as an SQL
+    dispute: Dispute | None = None  # the dispute about its rejection, if marketing opened one
+
+    @property
+    def returned(self) -> bool:
+        """Back with sales because the committee returned it (its rejection cannot be disputed again)."""
+        return self.dispute is not None and self.dispute.outcome == "return_to_sales"
 
     @property
     def can_qualify(self) -> bool:
@@ -193,12 +199,14 @@ def _rows(session: Session, handoffs: list[Handoff], now: datetime, tz: ZoneInfo
     accepted = [h.contact_id for h in handoffs if h.kind == "mql" and h.status == "accepted"]
     with_sql = set(session.scalars(select(Handoff.contact_id).where(Handoff.kind == "sql",
                                                                     Handoff.contact_id.in_(accepted)))) if accepted else set()
+    ids = [h.id for h in handoffs]
+    disputed = {d.handoff_id: d for d in session.scalars(select(Dispute).where(Dispute.handoff_id.in_(ids)))}
     out = []
     for h in handoffs:
         c = contacts[h.contact_id]
         out.append(LeadRow(h, c, accounts.get(c.account_id) if c.account_id else None, reps.get(h.rep_id or -1),
                            camps.get(h.campaign_id or -1) or (h.context or {}).get("campaign"), clock_of(h, now, tz),
-                           qualified=h.contact_id in with_sql))
+                           qualified=h.contact_id in with_sql, dispute=disputed.get(h.id)))
     return out
 
 

@@ -52,13 +52,15 @@ def _day_minutes(t: dict[str, Any]) -> int:
 
 
 def business_time(minutes: float, day: int) -> str:
-    """480 minutes on an 8-hour day → ``1 business day``; 60 → ``1 business hour``; 90 → ``1.5 business hours``."""
+    """480 minutes on an 8-hour day → ``1 business day``; 60 → ``1 business hour``; 90 → ``1.5 business hours``;
+    30 → ``30 business minutes``."""
     if minutes >= day and minutes % day == 0:
         n = int(minutes // day)
         return f"{n} business day{'s' if n != 1 else ''}"
+    if minutes < 60:
+        return f"{minutes:g} business minutes"
     hours = minutes / 60
-    text = f"{hours:g}"
-    return f"{text} business hour{'s' if hours != 1 else ''}"
+    return f"{hours:g} business hour{'s' if hours != 1 else ''}"
 
 
 def weekdays_text(days: list[int]) -> str:

@@ -58,7 +58,7 @@
     // SLA clocks keep counting: "due in 35 min" becomes "overdue by 2 min" without a reload. The server's
     // clock (data-now) is the reference, so the text agrees with the page whatever the computer's clock says.
     function durationText(ms) {
-      var minutes = Math.floor(Math.abs(ms) / 60000);
+      var minutes = Math.floor((Math.abs(ms) + 1000) / 60000);  // a second of slack: the page and the server agree
       if (minutes < 1) return "less than a minute";
       if (minutes < 60) return minutes + " min";
       var hours = Math.floor(minutes / 60), mins = minutes % 60;
