@@ -1,6 +1,9 @@
 """Browser tier: the real app under uvicorn (background thread, free 127.0.0.1 port, small seeded
 SQLite database) driven by Debian's chromium through Playwright. Never downloads a browser.
 
+The seed is a small record plus the handoff (``tests/web/handoff_world.py`` with four weeks of
+history); the app's clock is fixed at ``NOW`` so due times and reports are the same on every run.
+
 Screenshots go to ``test-artifacts/screenshots/`` (gitignored).
 """
 
@@ -21,8 +24,9 @@ import pytest
 
 from revteam.config import Settings
 from revteam.runtime import Runtime, build_runtime
-from revteam.store.models import OwnerChange, StageChange, User
+from revteam.store.models import Contact, OwnerChange, StageChange, User
 from tests.conftest import skip_or_fail
+from tests.web.handoff_world import World, build_world
 from tests.factories import make_account, make_campaign, make_contact, make_content, make_deal, make_touch, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,6 +42,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 16, 14, 30, tzinfo=timezone.utc)  # Monday 10:30 in New York, the SLA's time zone
 
 COMPANIES = [
     ("Acme Rockets", "acme-rockets.com", "aerospace", "enterprise", "EMEA", 4200),
@@ -63,6 +68,8 @@ class Site:
     runtime: Runtime
     contact_id: int
     account_id: int
+    contacts: int  # how many contacts the seed made
+    world: World
 
 
 def _free_port() -> int:
@@ -71,8 +78,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def seed(runtime: Runtime) -> tuple[int, int]:
-    """Users for every role and a record big enough to page through. Returns (contact id, account id)."""
+def seed(runtime: Runtime) -> tuple[int, int, World]:
+    """Users for every role, a record big enough to page through and the handoff.
+
+    Returns (contact id, account id, the handoff world)."""
     with runtime.sessions() as s:
         users = {
             "admin": make_user(s, role="admin", email="admin@revteam.test", name="Ada Admin"),
@@ -124,8 +133,9 @@ def seed(runtime: Runtime) -> tuple[int, int]:
                       expected_close_on=date(2026, 4, 30) if outcome == "open" else None,
                       closed_on=date(2026, 3, 1) + timedelta(days=k) if outcome != "open" else None,
                       lost_reason="chose a competitor" if outcome == "lost" else None, source="webinar")
+        world = build_world(s, users, now=NOW, history=True)
         s.commit()
-        return hero.id, accounts[0].id
+        return hero.id, accounts[0].id, world
 
 
 @pytest.fixture(scope="session")
@@ -133,13 +143,18 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     import uvicorn
 
     from revteam.web.app import create_app
+    from revteam.web.deps import get_now
 
     db = tmp_path_factory.mktemp("browser") / "revteam.db"
     settings = Settings(database_url=f"sqlite:///{db}", env="test", page_size=20)
     runtime = build_runtime(settings)
-    contact_id, account_id = seed(runtime)
+    contact_id, account_id, world = seed(runtime)
+    with runtime.sessions() as s:
+        contacts = s.query(Contact).count()
+    app = create_app(runtime)
+    app.dependency_overrides[get_now] = lambda: NOW
     port = _free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                             ws="none", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="revteam-uvicorn", daemon=True)
@@ -149,7 +164,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start for the browser tests")
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", runtime, contact_id, account_id)
+    yield Site(f"http://127.0.0.1:{port}", runtime, contact_id, account_id, contacts, world)
     server.should_exit = True
     thread.join(timeout=10)
     runtime.engine.dispose()
@@ -179,4 +194,4 @@ def user_email(role: str) -> str:
     return f"{role}@revteam.test"
 
 
-__all__ = ["PASSWORD", "Site", "User", "user_email"]
+__all__ = ["NOW", "PASSWORD", "Site", "User", "user_email"]
