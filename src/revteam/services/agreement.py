@@ -52,6 +52,8 @@ def terms_from_json(version: int, t: dict[str, Any]) -> SlaTerms:
         return SlaTerms(version, cal, response, int(t.get("min_attempts", 3)),
                         timedelta(minutes=float(t.get("attempts_within_minutes", 1440))),
                         float(t.get("at_risk_share", 0.75)), int(t.get("mqls_per_month", 0)), int(t.get("sals_per_month", 0)))
+    except InvalidInput:
+        raise
     except KeyError as e:
         raise InvalidInput(f"The SLA terms are missing {e.args[0]!r}.", code="bad_sla") from None
     except (TypeError, ValueError) as e:
@@ -75,9 +77,11 @@ def propose_agreement(session: Session, *, text: str, terms: dict[str, Any], com
         raise InvalidInput("Write the agreement's text; it is what both heads sign.", code="bad_sla")
     version = (session.scalar(select(func.max(SlaAgreement.version))) or 0) + 1
     terms_from_json(version, terms)  # validate
-    members = session.scalars(select(User.id).where(User.id.in_(committee))).all()
+    members = session.scalars(select(User.id).where(User.id.in_(committee), User.role.in_(("leader", "admin")),
+                                                    User.is_active.is_(True))).all()
     if set(members) != set(committee) or not committee:
-        raise InvalidInput("The committee must name existing users (at least one).", code="bad_committee")
+        raise InvalidInput("The committee must name active senior people (leaders or admins), at least one.",
+                           code="bad_committee")
     row = SlaAgreement(version=version, text=text.strip(), terms=terms, committee=sorted(set(committee)), created_at=now,
                        created_by=by)
     session.add(row)

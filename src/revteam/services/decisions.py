@@ -104,6 +104,9 @@ def log_sales_touch(session: Session, contact_id: int, user: User, *, type: str,
     if type not in SALES_TOUCH_TYPES:
         raise InvalidInput(f"Log one of: {', '.join(SALES_TOUCH_TYPES)}.", code="bad_touch_type")
     contact = get_contact(session, contact_id)
+    if user.role not in SUPERVISORS and contact.owner_id not in (None, user.id):
+        raise Forbidden("This contact is another rep's; only its owner (or a sales leader) logs touches on it.",
+                        code="not_your_lead")
     t = Touchpoint(contact_id=contact.id, type=type, channel="sales", occurred_at=now, actor_user_id=user.id,
                    properties={"note": note.strip()} if note.strip() else None, source_system="revteam")
     session.add(t)

@@ -128,15 +128,18 @@ def sla_compliance(session: Session, *, now: datetime, days: int = 30, by: str =
     users = {u.id: u for u in session.scalars(select(User))}
     teams = {t.id: t.name for t in session.scalars(select(Team))}
     groups: dict[str, list[ClockReading]] = defaultdict(list)
+    ids: dict[str, int] = {}
     for h, r in readings:
         u = users.get(h.rep_id)  # type: ignore[arg-type]
         key = (u.name if u else "?") if by == "rep" else (teams.get(u.team_id, "no team") if u and u.team_id else "no team")
         groups[key].append(r)
         groups["all"].append(r)
+        if by == "rep" and u is not None:
+            ids[key] = u.id
     out = []
     for key, rs in sorted(groups.items(), key=lambda kv: (kv[0] == "all", kv[0])):
         c = compliance(rs)
-        out.append({by: key, "handoffs": c.handoffs, "worked_in_time": c.worked_in_time, "breached": c.breached,
+        out.append({by: key, **({"rep_id": ids.get(key)} if by == "rep" else {}), "handoffs": c.handoffs, "worked_in_time": c.worked_in_time, "breached": c.breached,
                     "share_in_time": c.share_in_time,
                     "median_response_minutes": None if c.median_response is None else c.median_response.total_seconds() / 60,
                     "open": sum(r.status == "open" for r in rs), "at_risk": sum(r.status == "at_risk" for r in rs)})
@@ -192,5 +195,9 @@ def rejection_analytics(session: Session, *, now: datetime, days: int = 90, by: 
             g["decided"] += 1
         if h.status in ("rejected", "recycled", "returned"):
             g["rejected"] += 1
+    if by == "reason":  # each reason's share of all decided leads (a reason's own rate would always be 100 %)
+        decided = sum(v["decided"] for v in groups.values())
+        return [{by: k, **v, "rejection_rate": (v["rejected"] / decided) if decided else None}
+                for k, v in sorted(groups.items(), key=lambda kv: -kv[1]["rejected"]) if k != "(not rejected)"]
     return [{by: k, **v, "rejection_rate": (v["rejected"] / v["decided"]) if v["decided"] else None}
             for k, v in sorted(groups.items(), key=lambda kv: -kv[1]["handed"])]
