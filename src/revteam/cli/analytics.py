@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -10,6 +11,12 @@ from rich.table import Table
 from revteam.cli.common import JsonOption, capture_sql, console, print_json, runtime, translate_errors
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL the engine ran.")
+
+
+def _print_sql(result: Any) -> None:
+    for name, q in result.queries.items():
+        console.print(f"[bold]-- {name}[/]")
+        console.print(q.sql, markup=False, highlight=False)
 
 
 def _date(value: str | None, name: str) -> date | None:
@@ -64,9 +71,7 @@ def funnel_command(
             t.add_row(*([group if i == 0 else ""] if by else []), *cells, end_section=by is not None and b is None)
     console.print(t)
     if show_sql:
-        for name, q in result.queries.items():
-            console.print(f"[bold]-- {name}[/]")
-            console.print(q.sql, markup=False, highlight=False)
+        _print_sql(result)
 
 
 @translate_errors
@@ -100,9 +105,7 @@ def content_roi_command(
                   "" if p["helpful_share"] is None else f"{p['helpful_share']:.0%}")
     console.print(t)
     if show_sql:
-        for name, q in result.queries.items():
-            console.print(f"[bold]-- {name}[/]")
-            console.print(q.sql, markup=False, highlight=False)
+        _print_sql(result)
 
 
 @translate_errors
