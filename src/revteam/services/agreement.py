@@ -77,11 +77,11 @@ def propose_agreement(session: Session, *, text: str, terms: dict[str, Any], com
         raise InvalidInput("Write the agreement's text; it is what both heads sign.", code="bad_sla")
     version = (session.scalar(select(func.max(SlaAgreement.version))) or 0) + 1
     terms_from_json(version, terms)  # validate
-    members = session.scalars(select(User.id).where(User.id.in_(committee), User.role.in_(("leader", "admin")),
+    members = session.scalars(select(User.id).where(User.id.in_(committee), User.role.not_in(("sdr", "ae")),
                                                     User.is_active.is_(True))).all()
     if set(members) != set(committee) or not committee:
-        raise InvalidInput("The committee must name active senior people (leaders or admins), at least one.",
-                           code="bad_committee")
+        raise InvalidInput("The committee must name active senior people of both teams (not reps, who would judge "
+                           "their own rejections), at least one.", code="bad_committee")
     row = SlaAgreement(version=version, text=text.strip(), terms=terms, committee=sorted(set(committee)), created_at=now,
                        created_by=by)
     session.add(row)
