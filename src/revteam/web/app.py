@@ -30,6 +30,7 @@ from revteam.web.limits import BodyLimit, BodyLimits
 from revteam.web.pages import (
     accounts,
     agreement,
+    analytics,
     apidocs,
     contacts,
     deals,
@@ -111,7 +112,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for module in (auth, home, accounts, contacts, deals, users, apidocs, inbox, reports, disputes, scoring, agreement,
-                   notifications):
+                   notifications, analytics):
         app.include_router(module.router, max_body_size=PAGE_BODY_LIMIT)
     app.include_router(imports.router, max_body_size=upload_limit)
 

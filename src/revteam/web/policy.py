@@ -22,6 +22,9 @@ the voter is on the committee); the SLA proposed and signed by the heads (leader
 scoring model edited by marketing and admins and read by leaders; every report, the agreement and
 one's own notification settings open to everyone.
 
+Issue #4 adds the analytics pages (funnel, attribution and a deal's attribution, content ROI and a
+piece's drill-down, revenue and the forecast): read-only and open to everyone logged in.
+
 The navigation bar is derived from the same table (``nav_for``), so a person never sees a link to a
 page they may not open.
 """
@@ -105,6 +108,13 @@ POLICY: dict[str, Rule] = {
     "notifications.page": _for(EVERYONE),
     "notifications.save": _for(EVERYONE),
     "notifications.group": _for(EVERYONE),
+    # analytics (issue #4): read-only, everyone logged in
+    "funnel.page": _for(EVERYONE),
+    "attribution.page": _for(EVERYONE),
+    "attribution.deal": _for(EVERYONE),
+    "content.page": _for(EVERYONE),
+    "content.piece": _for(EVERYONE),
+    "forecast.page": _for(EVERYONE),
     # JSON API (bearer token)
     "api.spec": _for(EVERYONE),
     "api.stats": _for(EVERYONE),
@@ -151,6 +161,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("deals.list", "Deals"),
     ("inbox.page", "Inbox"),
     ("sla.board", "Handoff"),
+    ("funnel.page", "Analytics"),
     ("imports.page", "Import"),
     ("users.page", "Users"),
     ("apidocs.page", "API"),
@@ -167,8 +178,11 @@ HANDOFF_TABS: tuple[tuple[str, str], ...] = (
     ("agreement.page", "Agreement"),
     ("scoring.page", "Scoring"),
 )
+# The analytics pages (issue #4) share the menu entry "Analytics" and their own row of tabs.
+ANALYTICS_AREAS: frozenset[str] = frozenset({"funnel", "attribution", "content", "forecast"})
 SECTIONS: dict[str, frozenset[str]] = {
     "sla.board": frozenset(name.split(".")[0] for name, _ in HANDOFF_TABS),
+    "funnel.page": ANALYTICS_AREAS,
 }
 
 AREA_LABELS: dict[str, str] = {

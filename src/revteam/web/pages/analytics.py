@@ -1,0 +1,254 @@
+"""Issue #4, read-only for everyone: the funnel, the attribution explorer, content ROI, revenue and the
+forecast. Numbers come from ``runtime.analytics`` (funnel, content ROI; cached per data fingerprint),
+``revteam.services.attribution`` (journeys in NumPy) and ``revteam.services.revenue``; these routes read
+the inputs, turn a bad one into a message in the form (422) and lay the numbers out as bars and SVG.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from revteam.analytics.content import ContentSpec
+from revteam.analytics.funnel import FunnelSpec
+from revteam.domain.attribution import MODELS
+from revteam.errors import InvalidInput, NotFound
+from revteam.services import attribution as A
+from revteam.services.revenue import forecast_report, revenue_report
+from revteam.web.deps import NowDep, RuntimeDep, SessionDep
+from revteam.web.templating import money, render
+
+router = APIRouter(include_in_schema=False)
+
+BREAKDOWNS = ("source", "campaign", "persona", "segment", "region", "industry", "rep", "channel", "landing_page",
+              "content", "month")
+MODES = ("cohort", "period")
+GRAINS = ("channel", "campaign", "content")
+TOP_GROUPS = 10
+CONTENT_SORTS = {"traffic": "Traffic", "mqls": "MQLs", "deals_influenced": "Deals influenced", "won_deals": "Won",
+                 "influenced_revenue": "Influenced revenue", "used_in_deals": "Used in deals",
+                 "helpful_share": "Helpful share"}
+FORECAST_SEED = 7  # the same page shows the same forecast for the same data
+
+Text = Annotated[str, Query()]
+
+
+def _date(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} {value!r} is not a date; use YYYY-MM-DD.", code="bad_date") from None
+
+
+def _max(values: Any) -> float:
+    return max([float(v or 0) for v in values] + [1e-9])
+
+
+# --- funnel --------------------------------------------------------------------------------------
+def _funnel_view(result: Any, by: str | None) -> dict[str, Any]:
+    stages = list(result.meta["stages"])
+    entered = {(r["group"], r["stage"]): r["contacts"] for r in result.rows("entered")}
+    conv = {(r["group"], r["from_stage"], r["to_stage"]): r for r in result.rows("conversion")}
+    vel = {(r["group"], r["from_stage"], r["to_stage"]): r for r in result.rows("velocity")}
+    groups = list(dict.fromkeys(r["group"] for r in result.rows("entered")))
+
+    def steps(group: Any) -> list[dict[str, Any]]:
+        top = _max(entered.get((group, s), 0) for s in stages)
+        out = []
+        for a, b in zip(stages, [*stages[1:], None]):
+            c, v = conv.get((group, a, b)), vel.get((group, a, b))
+            n = entered.get((group, a), 0) or 0
+            out.append({"stage": a, "next": b, "contacts": n, "share": n / top,
+                        "rate": c["rate"] if c else None, "median_days": v["median_days"] if v else None,
+                        "p90_days": v["p90_days"] if v else None})
+        return out
+
+    if by:
+        first = stages[0] if stages else None
+        groups.sort(key=lambda g: -(entered.get((g, first), 0) or 0))
+        shown = groups[:TOP_GROUPS]
+        overall_max = _max(entered.get((g, s), 0) for g in shown for s in stages)
+        rows = [{"group": g, "steps": [{**st, "share": st["contacts"] / overall_max} for st in steps(g)]}
+                for g in shown]
+        return {"stages": stages, "overall": None, "groups": rows, "more_groups": max(0, len(groups) - TOP_GROUPS)}
+    return {"stages": stages, "overall": steps(groups[0]) if groups else [], "groups": [], "more_groups": 0}
+
+
+@router.get("/funnel", name="funnel.page", response_class=HTMLResponse)
+def funnel_page(request: Request, runtime: RuntimeDep, start: Text = "", end: Text = "", mode: Text = "cohort",
+                by: Text = "") -> HTMLResponse:
+    form = {"start": start, "end": end, "mode": mode, "by": by}
+    ctx: dict[str, Any] = {"form": form, "breakdowns": BREAKDOWNS, "modes": MODES, "error": None, "view": None,
+                           "queries": {}}
+    try:
+        if by and by not in BREAKDOWNS:
+            raise InvalidInput(f"Unknown breakdown {by!r}; pick one of: {', '.join(BREAKDOWNS)}.",
+                               code="bad_breakdown")
+        spec = FunnelSpec(start=_date(start, "Start"), end=_date(end, "End"), mode=mode, breakdown=by or None)
+        result = runtime.analytics.funnel(spec)
+    except InvalidInput as e:  # AnalyticsSpecError is one
+        ctx["error"] = e.message if hasattr(e, "message") else str(e)
+        return render(request, "funnel.html", ctx, status=422)
+    ctx["view"] = _funnel_view(result, by or None)
+    ctx["queries"] = {name: q.sql for name, q in result.queries.items()}
+    return render(request, "funnel.html", ctx)
+
+
+# --- attribution ---------------------------------------------------------------------------------
+def _check_attribution(grain: str, model: str) -> None:
+    if grain not in GRAINS:
+        raise InvalidInput(f"Unknown grain {grain!r}; pick one of: {', '.join(GRAINS)}.", code="bad_grain")
+    if model not in MODELS:
+        raise InvalidInput(f"Unknown model {model!r}; pick one of: {', '.join(MODELS)}.", code="bad_attribution_model")
+
+
+@router.get("/attribution", name="attribution.page", response_class=HTMLResponse)
+def attribution_page(request: Request, db: SessionDep, grain: Text = "channel", model: Text = "w_shaped",
+                     start: Text = "", end: Text = "") -> HTMLResponse:
+    form = {"grain": grain, "model": model, "start": start, "end": end}
+    ctx: dict[str, Any] = {"form": form, "grains": GRAINS, "models": MODELS, "error": None, "rows": [],
+                           "deals": 0, "unattributed": [], "attributed": []}
+    try:
+        _check_attribution(grain, model)
+        js = A.revenue_journeys(db, grain=grain, start=_date(start, "Start"), end=_date(end, "End"))
+    except InvalidInput as e:
+        ctx["error"] = e.message
+        return render(request, "attribution.html", ctx, status=422)
+    credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m)} for m in MODELS}
+    rows = [{**r, "credit": {m: credits[m].get(r["key"], 0.0) for m in MODELS}} for r in A.sourced_and_influenced(js)]
+    rows.sort(key=lambda r: (-r["credit"][model], r["label"]))
+    top = _max(r["credit"][model] for r in rows)
+    for r in rows:
+        r["share"] = r["credit"][model] / top
+    attributed = sorted((d for d in js.subjects if d.get("kind") == "deal"), key=lambda d: -d.get("amount", 0))
+    ctx.update(rows=rows, deals=int(js.journeys.n_journeys), unattributed=js.unattributed, attributed=attributed,
+               total=sum(r["credit"][model] for r in rows))
+    return render(request, "attribution.html", ctx)
+
+
+@router.get("/attribution/deals/{deal_id}", name="attribution.deal", response_class=HTMLResponse)
+def attribution_deal(request: Request, db: SessionDep, deal_id: int, grain: Text = "channel",
+                     model: Text = "w_shaped") -> HTMLResponse:
+    _check_attribution(grain, model)
+    data = A.explain_deal(db, deal_id, model=model, grain=grain)
+    ctx = {"d": data, "form": {"grain": grain, "model": model}, "grains": GRAINS, "models": MODELS,
+           "top": _max(r["credit"] for r in data["rows"])}
+    return render(request, "attribution_deal.html", ctx)
+
+
+# --- content ROI ---------------------------------------------------------------------------------
+@router.get("/content", name="content.page", response_class=HTMLResponse)
+def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text = "", end: Text = "",
+                 sort: Text = "traffic") -> HTMLResponse:
+    form = {"start": start, "end": end, "sort": sort}
+    ctx: dict[str, Any] = {"form": form, "sorts": CONTENT_SORTS, "error": None, "pieces": [], "top_week": [],
+                           "week": None}
+    try:
+        if sort not in CONTENT_SORTS:
+            raise InvalidInput(f"Unknown sort {sort!r}; pick one of: {', '.join(CONTENT_SORTS)}.", code="bad_sort")
+        result = runtime.analytics.content_roi(ContentSpec(start=_date(start, "Start"), end=_date(end, "End")))
+    except InvalidInput as e:
+        ctx["error"] = e.message
+        return render(request, "content.html", ctx, status=422)
+    pieces = sorted(result.rows("pieces"), key=lambda p: -(p[sort] or 0))
+    weeks = result.rows("top_by_week")
+    this_week = (now.date() - timedelta(days=now.weekday()))
+    week_key = next((k for k in ("week", "week_start") if weeks and k in weeks[0]), None)
+    latest = None
+    if week_key:
+        found = sorted({str(w[week_key])[:10] for w in weeks})
+        latest = str(this_week) if str(this_week) in found else (found[-1] if found else None)
+    top_week = [w for w in weeks if week_key and str(w[week_key])[:10] == latest][:5]
+    ctx.update(pieces=pieces, top_week=top_week, week=latest, week_top=_max(w.get("traffic", 0) for w in top_week),
+               this_week=str(this_week))
+    return render(request, "content.html", ctx)
+
+
+@router.get("/content/{content_id}", name="content.piece", response_class=HTMLResponse)
+def content_piece(request: Request, runtime: RuntimeDep, db: SessionDep, content_id: int, start: Text = "",
+                  end: Text = "") -> HTMLResponse:
+    spec = ContentSpec(start=_date(start, "Start"), end=_date(end, "End"), content_id=content_id)
+    result = runtime.analytics.content_roi(spec)
+    piece = next((p for p in result.rows("pieces") if p.get("content_id", p.get("id")) == content_id), None)
+    if piece is None:
+        raise NotFound(f"No content piece {content_id}.", code="content_not_found")
+    js = A.revenue_journeys(db, grain="content", start=_date(start, "Start"), end=_date(end, "End"))
+    key = str(content_id)
+    credits = []
+    for name, m in MODELS.items():
+        row = next((r for r in A.credit_rows(js, name) if r["key"] == key), None)
+        credits.append({"model": name, "label": m.label, "definition": m.definition,
+                        "credit": row["credit"] if row else 0.0})
+    top = _max(c["credit"] for c in credits)
+    return render(request, "content_piece.html", {"p": piece, "credits": credits, "top": top,
+                                                  "form": {"start": start, "end": end}})
+
+
+# --- revenue and the forecast --------------------------------------------------------------------
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above ``raw``: round gridlines."""
+    power = 10 ** np.floor(np.log10(max(raw, 1e-9)))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
+
+
+def spread_labels(p90: float, p50: float, p10: float, gap: float = 22) -> dict[str, float]:
+    """Baselines for the P90, P50 and P10 labels, top to bottom, at least ``gap`` apart (no overlap on a phone)."""
+    p50 = max(p50, p90 + gap)
+    p10 = max(p10, p50 + gap)
+    return {"y_p90": round(p90, 1), "y_p50": round(p50, 1), "y_p10": round(p10, 1)}
+
+
+def fan_chart(f: dict[str, Any]) -> dict[str, Any]:
+    """SVG coordinates (viewBox 0 0 600 260) for the won-so-far line and the P10-P90 fan to period end."""
+    W, H, L, R, T, B = 600, 280, 84, 16, 26, 34
+    start, end, as_of = f["period_start"], f["period_end"], f["as_of"]
+    days = max((end - start).days, 1)
+    step = nice_step(max(x or 0 for x in (f["p90"], f["target"], f["won_so_far"], 1)) / 4)
+    top = step * 4.4  # four gridlines and some room above the highest
+
+    def x(d: date) -> float:
+        return round(L + (W - L - R) * min(max((d - start).days, 0), days) / days, 1)
+
+    def y(v: float) -> float:
+        return round(T + (H - T - B) * (1 - (v or 0) / top), 1)
+
+    xa, xe = x(as_of), x(end)
+    won = f["won_so_far"]
+    ticks = [{"y": y(step * i), "label": money(step * i, short=True)} for i in range(5)]
+    return {
+        "w": W, "h": H, "left": L, "right": W - R, "bottom": H - B, "top": T,
+        "won": f"{x(start)},{y(0)} {xa},{y(won)}",
+        "band": f"{xa},{y(won)} {xe},{y(f['p90'])} {xe},{y(f['p10'])}",
+        "p50": f"{xa},{y(won)} {xe},{y(f['p50'])}",
+        "target_y": y(f["target"]) if f["target"] else None,
+        "ticks": ticks, "xa": xa, "xe": xe,
+        **spread_labels(y(f["p90"]) - 6, y(f["p50"]) - 6, y(f["p10"]) + 18), "y_won": y(won),
+        "start_label": start.strftime("%d %b"), "end_label": end.strftime("%d %b"), "as_of_label": as_of.strftime("%d %b"),
+    }
+
+
+@router.get("/forecast", name="forecast.page", response_class=HTMLResponse)
+def forecast_page(request: Request, db: SessionDep, now: NowDep) -> HTMLResponse:
+    today = now.date()
+    report = revenue_report(db, today=today)
+    months = report["months"]
+    top = _max([m["won_revenue"] for m in months] + [m["target"] or 0 for m in months])
+    for m in months:
+        m["share"] = m["won_revenue"] / top
+        m["marker"] = (m["target"] / top) if m["target"] else None
+    forecasts = []
+    for period in ("month", "quarter"):
+        try:
+            f = forecast_report(db, as_of=today, period=period, rng=np.random.default_rng(FORECAST_SEED))
+        except InvalidInput as e:  # too little history to learn from: say so in that card, keep the rest
+            forecasts.append({"period": period, "error": e.message})
+            continue
+        f["chart"] = fan_chart(f)
+        forecasts.append(f)
+    return render(request, "forecast.html", {"report": report, "months": months, "forecasts": forecasts})
