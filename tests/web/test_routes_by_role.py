@@ -70,10 +70,16 @@ def path_ids(runtime: Runtime, people: dict[str, User], record: Record, world: A
     from revteam.services.users import issue_api_token
     from tests.web.conftest import T0
 
+    from sqlalchemy import select
+
+    from revteam.store.models import ContentAsset, Deal
+
     with runtime.sessions() as s:
         spare = issue_api_token(s, s.get(User, people["leader"].id), name="walked", now=T0)
         s.commit()
         token_id = spare.record.id
+        won_deal_id = s.scalar(select(Deal.id).where(Deal.outcome == "won").order_by(Deal.id))
+        content_id = s.scalar(select(ContentAsset.id).order_by(ContentAsset.id))
     return {
         "account_id": record.account_id,
         "contact_id": record.contact_id,
@@ -84,6 +90,8 @@ def path_ids(runtime: Runtime, people: dict[str, User], record: Record, world: A
         "version": world.agreement_version,
         "group_id": world.group_id,
         "campaign_id": world.campaign_id,
+        "deal_id": won_deal_id,
+        "content_id": content_id,
     }
 
 
@@ -116,6 +124,9 @@ def intended_roles(route_name: str) -> set[str]:
         return {"admin", "marketing", "leader"}
     if route_name.startswith(("scoring.", "api.scoring.")):
         return {"admin", "marketing"}
+    # the analytics pages (issue #4: funnel, attribution, content ROI, revenue and forecast): read-only, everyone
+    if route_name.startswith(("funnel.", "attribution.", "content.", "forecast.")):
+        return set(ROLES)
     # every report, the disputes page, the agreement, and one's own notification settings: everyone
     return set(ROLES)
 
