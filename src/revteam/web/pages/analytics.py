@@ -32,7 +32,8 @@ TOP_GROUPS = 10
 CONTENT_SORTS = {"traffic": "Traffic", "mqls": "MQLs", "deals_influenced": "Deals influenced", "won_deals": "Won",
                  "influenced_revenue": "Influenced revenue", "used_in_deals": "Used in deals",
                  "helpful_share": "Helpful share"}
-FORECAST_SEED = 7  # the same page shows the same forecast for the same data
+FORECAST_SEED = 7
+ATTRIBUTION_SEED = 11  # the same page shows the same forecast for the same data
 
 Text = Annotated[str, Query()]
 
@@ -101,6 +102,11 @@ def funnel_page(request: Request, runtime: RuntimeDep, start: Text = "", end: Te
 
 
 # --- attribution ---------------------------------------------------------------------------------
+def model_params(model: str) -> dict[str, Any]:
+    """Shapley over many keys is sampled: a fixed seed, so a reload shows the same numbers."""
+    return {"rng": np.random.default_rng(ATTRIBUTION_SEED)} if model == "shapley" else {}
+
+
 def _check_attribution(grain: str, model: str) -> None:
     if grain not in GRAINS:
         raise InvalidInput(f"Unknown grain {grain!r}; pick one of: {', '.join(GRAINS)}.", code="bad_grain")
@@ -120,7 +126,7 @@ def attribution_page(request: Request, db: SessionDep, grain: Text = "channel", 
     except InvalidInput as e:
         ctx["error"] = e.message
         return render(request, "attribution.html", ctx, status=422)
-    credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m)} for m in MODELS}
+    credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **model_params(m))} for m in MODELS}
     rows = [{**r, "credit": {m: credits[m].get(r["key"], 0.0) for m in MODELS}} for r in A.sourced_and_influenced(js)]
     rows.sort(key=lambda r: (-r["credit"][model], r["label"]))
     top = _max(r["credit"][model] for r in rows)
@@ -136,7 +142,7 @@ def attribution_page(request: Request, db: SessionDep, grain: Text = "channel", 
 def attribution_deal(request: Request, db: SessionDep, deal_id: int, grain: Text = "channel",
                      model: Text = "w_shaped") -> HTMLResponse:
     _check_attribution(grain, model)
-    data = A.explain_deal(db, deal_id, model=model, grain=grain)
+    data = A.explain_deal(db, deal_id, model=model, grain=grain, **model_params(model))
     ctx = {"d": data, "form": {"grain": grain, "model": model}, "grains": GRAINS, "models": MODELS,
            "top": _max(r["credit"] for r in data["rows"])}
     return render(request, "attribution_deal.html", ctx)
@@ -182,7 +188,7 @@ def content_piece(request: Request, runtime: RuntimeDep, db: SessionDep, content
     key = str(content_id)
     credits = []
     for name, m in MODELS.items():
-        row = next((r for r in A.credit_rows(js, name) if r["key"] == key), None)
+        row = next((r for r in A.credit_rows(js, name, **model_params(name)) if r["key"] == key), None)
         credits.append({"model": name, "label": m.label, "definition": m.definition,
                         "credit": row["credit"] if row else 0.0})
     top = _max(c["credit"] for c in credits)
