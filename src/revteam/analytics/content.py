@@ -22,6 +22,7 @@ from typing import Any
 import ibis
 
 from revteam.analytics.errors import AnalyticsSpecError
+from revteam.analytics.funnel import in_period
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,9 @@ def validate(spec: ContentSpec) -> None:
         raise AnalyticsSpecError("The window must end after it starts.", code="content_bad_window")
 
 
-def _window(col: Any, spec: ContentSpec) -> Any:
-    cond = ibis.literal(True)
-    if spec.start:
-        cond &= col >= ibis.timestamp(spec.start.isoformat())
-    if spec.end:
-        cond &= col < ibis.timestamp(spec.end.isoformat())
-    return cond
-
-
 def content_roi(t: dict[str, Any], spec: ContentSpec, positions: dict[str, int]) -> Any:
     tp, content, sc = t["touchpoints"], t["content"], t["stage_changes"]
-    touches = tp.filter(tp.content_id.notnull() & _window(tp.occurred_at, spec))
+    touches = tp.filter(tp.content_id.notnull() & in_period(tp.occurred_at, spec))
     if spec.content_id is not None:
         touches = touches.filter(touches.content_id == spec.content_id)
     traffic = touches.group_by("content_id").aggregate(traffic=touches.count(), people=touches.contact_id.nunique())
@@ -92,7 +84,7 @@ def content_roi(t: dict[str, Any], spec: ContentSpec, positions: dict[str, int])
 def top_by_week(t: dict[str, Any], spec: ContentSpec, n: int = 5) -> Any:
     """The ``n`` pieces with the most traffic in each ISO week of the window."""
     tp, content = t["touchpoints"], t["content"]
-    touches = tp.filter(tp.content_id.notnull() & _window(tp.occurred_at, spec))
+    touches = tp.filter(tp.content_id.notnull() & in_period(tp.occurred_at, spec))
     with_week = touches.mutate(week=touches.occurred_at.truncate("W").cast("date"))
     weekly = with_week.group_by(["week", "content_id"]).aggregate(traffic=with_week.count())
     ranked = weekly.mutate(rank=ibis.row_number().over(group_by=weekly.week, order_by=[ibis.desc(weekly.traffic),

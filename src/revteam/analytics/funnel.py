@@ -112,7 +112,8 @@ def attribute(t: dict[str, Any], name: str) -> Any:
     return first.select(contact_id=first.contact_id, value=first.channel if name == "channel" else first.url)
 
 
-def _in_period(col: Any, spec: FunnelSpec) -> Any:
+def in_period(col: Any, spec: Any) -> Any:
+    """``start <= col < end`` for any spec with optional ``start`` and ``end`` dates (UTC)."""
     cond = ibis.literal(True)
     if spec.start:
         cond &= col >= ibis.timestamp(spec.start.isoformat())
@@ -133,7 +134,7 @@ def _with_group(entries: Any, t: dict[str, Any], spec: FunnelSpec) -> Any:
 
 def _cohort(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int]) -> tuple[Any, Any]:
     p = progress(t, stages, positions)
-    return p, _with_group(p.filter(_in_period(p.reached_at, spec)), t, spec)
+    return p, _with_group(p.filter(in_period(p.reached_at, spec)), t, spec)
 
 
 def conversion(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int]) -> Any:
