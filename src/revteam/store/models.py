@@ -255,6 +255,28 @@ class DealContact(Base):
     contact: Mapped[Contact] = relationship()
 
 
+DEAL_STAGE_SOURCES = ("import", "demo", "app", "history")
+
+
+class DealStageChange(Base):
+    """One move of a deal between pipeline stages, dated like the deal itself (``created_on``).
+
+    A new deal gets a row with ``from_stage`` NULL on its ``created_on``; every later stage change
+    that revteam sees (an import that carries a new stage, the app, the demo generator) adds one
+    row. ``source`` says who wrote it: import | demo | app | history (an explicit history file).
+    The forecast reads these rows to learn win rates by stage and age.
+    """
+
+    __tablename__ = "deal_stage_changes"
+    __table_args__ = (Index("ix_deal_stage_changes_deal_id_changed_on", "deal_id", "changed_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(40))
+    to_stage: Mapped[str] = mapped_column(String(40))
+    changed_on: Mapped[date] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(20), default="app")
+
+
 class StageChange(Base):
     """One lifecycle move of a contact: from, to, when, by whom (user) or which rule, and why."""
 
