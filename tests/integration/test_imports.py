@@ -4,7 +4,7 @@ writes good files all-or-nothing, and re-importing changes nothing."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,11 +20,12 @@ from revteam.store.models import (
     Contact,
     ContentAsset,
     Deal,
+    DealStageChange,
     ImportRun,
     StageChange,
     Touchpoint,
 )
-from tests.factories import make_account, make_campaign, make_contact, make_content, make_user
+from tests.factories import make_account, make_campaign, make_contact, make_content, make_deal, make_user
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=timezone.utc)
 
@@ -44,6 +45,8 @@ GOOD = {
               "stage": "proposal", "created_on": "2026-02-10", "contacts": "ana@acme-rockets.com:champion"},
     "stage_changes": {"contact_email": "ana@acme-rockets.com", "to_stage": "sql", "changed_at": "2026-03-01T09:00:00Z",
                       "actor_email": "owner@revteam.test"},
+    "deal_stage_changes": {"deal_external_id": "d-1", "from_stage": "discovery", "to_stage": "proposal",
+                           "changed_on": "2026-02-01"},
 }
 # One wrong-typed value per kind: (field, value, words the message must contain)
 WRONG_TYPE = {
@@ -54,6 +57,7 @@ WRONG_TYPE = {
     "content": ("due_date", "15/04/2026", "not a date; use YYYY-MM-DD"),
     "deals": ("amount", "48k", "not a number"),
     "stage_changes": ("changed_at", "soon", "not a date and time"),
+    "deal_stage_changes": ("changed_on", "1 Feb", "not a date"),
 }
 # One unknown reference per kind
 UNKNOWN_REF = {
@@ -64,12 +68,13 @@ UNKNOWN_REF = {
     "content": None,  # content refers to nothing
     "deals": ("contacts", "nobody@acme-rockets.com", "unknown contact"),
     "stage_changes": ("contact_email", "nobody@acme-rockets.com", "unknown contact"),
+    "deal_stage_changes": ("deal_external_id", "d-404", "unknown deal"),
 }
 REQUIRED = {  # a column whose absence makes the file unusable
     "accounts": "name", "contacts": "email", "touchpoints": "occurred_at", "campaigns": "channel",
-    "content": "title", "deals": "stage", "stage_changes": "to_stage",
+    "content": "title", "deals": "stage", "stage_changes": "to_stage", "deal_stage_changes": "to_stage",
 }
-TABLES = [Account, Contact, Touchpoint, Campaign, ContentAsset, Deal, StageChange]
+TABLES = [Account, Contact, Touchpoint, Campaign, ContentAsset, Deal, StageChange, DealStageChange]
 
 
 @pytest.fixture
@@ -79,6 +84,7 @@ def world(session):
     make_contact(session, email="ana@acme-rockets.com", account_id=acc.id, stage="mql")
     make_campaign(session, external_id="cmp-webinar")
     make_content(session, external_id="cnt-pricing")
+    make_deal(session, acc, external_id="d-1", stage="discovery", created_on=date(2026, 1, 5))
     session.commit()
     return session
 
@@ -343,4 +349,6 @@ def _distinct(kind: str, row: dict) -> dict:
         row["external_id"] = row["external_id"] + "b"
     elif kind == "stage_changes":
         row["changed_at"] = "2026-03-02T09:00:00Z" if row["changed_at"] == GOOD[kind]["changed_at"] else row["changed_at"]
+    elif kind == "deal_stage_changes":
+        row["changed_on"] = "2026-02-02" if row["changed_on"] == GOOD[kind]["changed_on"] else row["changed_on"]
     return row

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
 from revteam.ingest.lookups import Lookups
+from revteam.services.deal_stages import dated_for_import, move_deal
 from revteam.services.lifecycle import apply_stage_move
 from revteam.services.privacy import is_erased
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
@@ -342,8 +343,8 @@ class TouchpointHandler(Handler):
 
 class DealHandler(Handler):
     kind = "deals"
-    FIELDS = ("name", "amount", "currency", "stage", "outcome", "lost_reason", "created_on", "expected_close_on",
-              "closed_on", "source")
+    FIELDS = ("name", "amount", "currency", "outcome", "lost_reason", "created_on", "expected_close_on", "closed_on",
+              "source")  # the stage goes through services.deal_stages.move_deal, which keeps its history
 
     def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
         problems: list[tuple[str | None, str]] = []
@@ -375,7 +376,12 @@ class DealHandler(Handler):
             deal = Deal(source_system=ctx.source, external_id=row["external_id"], currency="USD")
             ctx.session.add(deal)
             status = "created"
+        was_open = deal.outcome in (None, "open")
         changed = _apply(deal, row, self.FIELDS)
+        if deal.stage != row["stage"] or status == "created":
+            on = dated_for_import(ctx.session, deal, imported_on=ctx.now.date(),
+                                  closes_now=was_open and deal.outcome != "open")
+            changed = move_deal(ctx.session, deal, row["stage"], on=on, source="import") is not None or changed
         for attr, value in (("account_id", account_id), ("campaign_id", campaign_id), ("owner_id", owner)):
             if value is not None and getattr(deal, attr) != value:
                 setattr(deal, attr, value)
@@ -471,7 +477,51 @@ class StageChangeHandler(Handler):
         return "created"
 
 
+class DealStageChangeHandler(Handler):
+    """Pipeline stage history of deals imported before, for the forecast. A move already recorded for the
+    deal (same day, same stage moved to, from any source) is unchanged. The deal's current stage stays what
+    the deals file set: history rows only say where the deal was, and when."""
+
+    kind = "deal_stage_changes"
+    fails_before_writing = True
+
+    def key(self, row: Row) -> tuple[Any, ...]:
+        return ("deal_external_id", f"{row.get('deal_external_id')} → {row.get('to_stage')} on {row.get('changed_on')}")
+
+    def order(self, rows: list[Row]) -> list[Row]:
+        return sorted(rows, key=lambda r: r["changed_on"])
+
+    def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
+        if row.get("from_stage") and row["from_stage"] == row["to_stage"]:
+            return [("to_stage", f"from_stage and to_stage are both {row['to_stage']!r}; a row is a move between two "
+                                 "stages (leave from_stage empty for the deal's first stage)")]
+        return []
+
+    def write(self, ctx: Context, row: Row) -> str:
+        from revteam.store.models import DealStageChange
+
+        deal_id = ctx.lookups.deal(row["deal_external_id"])
+        if deal_id is None:
+            raise RowProblem("deal_external_id", f"unknown deal {row['deal_external_id']!r}; import the deals file "
+                             "first or fix the id")
+        deal = ctx.session.get(Deal, deal_id)
+        assert deal is not None
+        on = row["changed_on"]
+        if on < deal.created_on:
+            raise RowProblem("changed_on", f"{on} is before the deal was created ({deal.created_on})")
+        if on > ctx.now.date():
+            raise RowProblem("changed_on", f"{on} is after today ({ctx.now.date()}); history cannot be in the future")
+        exists = ctx.session.scalar(select(DealStageChange.id).where(
+            DealStageChange.deal_id == deal_id, DealStageChange.changed_on == on,
+            DealStageChange.to_stage == row["to_stage"]).limit(1))
+        if exists is not None:
+            return "unchanged"
+        ctx.session.add(DealStageChange(deal_id=deal_id, from_stage=row.get("from_stage"), to_stage=row["to_stage"],
+                                        changed_on=on, source="history"))
+        return "created"
+
+
 HANDLERS: dict[str, type[Handler]] = {
     h.kind: h for h in (AccountHandler, ContactHandler, CampaignHandler, ContentHandler, TouchpointHandler,
-                        DealHandler, StageChangeHandler)
+                        DealHandler, StageChangeHandler, DealStageChangeHandler)
 }

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revteam.store.models import Account, Campaign, Contact, ContentAsset, User
+from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, User
 
 
 class Lookups:
@@ -40,6 +40,8 @@ class Lookups:
             m = self._by_ext(Campaign)
         elif name == "content":
             m = self._by_ext(ContentAsset)
+        elif name == "deal":
+            m = self._by_ext(Deal)
         elif name == "user":
             m = {e: i for i, e in s.execute(select(User.id, User.email))}
         self._maps[name] = m
@@ -85,6 +87,10 @@ class Lookups:
 
     def content(self, external_id: str) -> int | None:
         m = self._load("content")
+        return m.get((self.source, external_id), m.get(("*", external_id)))
+
+    def deal(self, external_id: str) -> int | None:
+        m = self._load("deal")
         return m.get((self.source, external_id), m.get(("*", external_id)))
 
     def user(self, email: str) -> int | None:

@@ -161,6 +161,18 @@ KIND_SPECS: dict[str, KindSpec] = {
         "Lifecycle history: one move of one contact per row.",
         one_of=(("contact_email", "contact_external_id"),),
     ),
+    "deal_stage_changes": KindSpec(
+        "deal_stage_changes",
+        (
+            F("deal_external_id", required=True, max_length=120,
+              help="External id of a deal imported before (same source system, else any if only one has it)"),
+            F("from_stage", max_length=40),
+            F("to_stage", required=True, max_length=40),
+            F("changed_on", "date", required=True, help="The day the deal entered to_stage"),
+        ),
+        "Pipeline stage history of deals, one move per row (a CRM's deal stage history or opportunity history "
+        "export). Kept as history for the forecast; the deal's current stage comes from the deals file.",
+    ),
 }
 
 KINDS: tuple[str, ...] = tuple(KIND_SPECS)
