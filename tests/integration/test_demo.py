@@ -40,6 +40,7 @@ from revteam.store.models import (
     Contact,
     Deal,
     DealContact,
+    DealStageChange,
     OwnerChange,
     StageChange,
     Target,
@@ -232,6 +233,33 @@ def test_touches_and_moves_tell_one_story(moderate):
                         .where(Account.created_at > Contact.created_at)) == 0
         months = s.scalars(select(Target.period_start).where(Target.metric == "won_revenue")).all()
         assert len(months) >= 13  # every month of the year plus the current quarter
+
+
+def test_every_deal_walks_the_pipeline_and_its_history_ends_where_it_stands(moderate):
+    eng, _ = moderate
+    pipeline = ("discovery", "demo", "proposal", "negotiation")
+    with Session(eng) as s:
+        deals = {d.id: d for d in s.scalars(select(Deal))}
+        moves: dict[int, list[DealStageChange]] = defaultdict(list)
+        for m in s.scalars(select(DealStageChange).order_by(DealStageChange.id)):
+            moves[m.deal_id].append(m)
+    assert moves.keys() == deals.keys()
+    reached = {"won": [], "lost": []}
+    for deal_id, walk in moves.items():
+        d = deals[deal_id]
+        stages = [m.to_stage for m in walk]
+        assert walk[0].from_stage is None and walk[0].changed_on == d.created_on
+        assert [m.from_stage for m in walk[1:]] == stages[:-1] and {m.source for m in walk} == {"demo"}
+        assert all(a.changed_on <= b.changed_on for a, b in zip(walk, walk[1:]))
+        assert walk[-1].changed_on <= NOW.date() and stages[-1] == d.stage
+        open_part = stages if d.outcome == "open" else stages[:-1]
+        assert tuple(open_part) == pipeline[:len(open_part)]  # in order, none skipped
+        if d.outcome != "open":
+            assert (stages[-1], walk[-1].changed_on) == (d.outcome, d.closed_on)
+            reached[d.outcome].append(len(open_part))
+    assert set(reached["won"]) == {4}  # won deals pass every stage; lost ones stall, mostly early
+    assert sum(k == 4 for k in reached["lost"]) < 0.25 * len(reached["lost"])
+    assert sum(k == 1 for k in reached["lost"]) > 0.25 * len(reached["lost"])
 
 
 # --- funnel shape --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.demo import shape, writer
 from revteam.demo.accounts import AccountDraft, account_rows, build_accounts
 from revteam.demo.catalogue import build_catalogue, campaign_rows, content_rows
-from revteam.demo.deals import DealDraft, DealMaker
+from revteam.demo.deals import DealDraft, DealMaker, plan_stages
 from revteam.demo.estimate import QuickScore
 from revteam.demo.handoffs import (
     HandoffWriter,
@@ -99,7 +99,7 @@ def generate_company(*, seed: int, now: datetime, scale: float = 1.0, progress: 
                            code="demo_bad_scale")
     cal = DemoCalendar(now)
     rng = {p: random.Random(f"{seed}:{p}")
-           for p in ("catalogue", "accounts", "journeys", "deals", "targets", "sla", "disputes")}
+           for p in ("catalogue", "accounts", "journeys", "deals", "stages", "targets", "sla", "disputes")}
     people = build_people(cal.start - timedelta(days=200))
     cat = build_catalogue(rng["catalogue"], cal, people.marketing)
     n_accounts = max(5, round(shape.BASE_ACCOUNTS * scale))
@@ -117,6 +117,8 @@ def generate_company(*, seed: int, now: datetime, scale: float = 1.0, progress: 
         if i % GEN_TICK == 0 or i == len(contacts):
             _tick(progress, phase, i, len(contacts))
     deals = _make_deals(DealMaker(rng["deals"], cal, people), accounts, contacts, progress)
+    for d in deals:
+        plan_stages(d, rng["stages"])
     jm.scrub_unfollowed(contacts)
     jm.thin_unqualified(contacts)
     out = RowSet()
@@ -191,9 +193,9 @@ BULK = {"touchpoints": (("occurred_at",), ()), "touchpoints+properties": (("occu
         "stage_changes": (("changed_at",), ())}
 # the order rows are written in: parents before children
 WRITE_ORDER = ("teams", "users", "rep_profiles", "campaigns", "content_assets", "accounts", "contacts", "touchpoints",
-               "touchpoints+properties", "stage_changes", "owner_changes", "deals", "deal_contacts", "targets",
-               "scoring_models", "routing_rules", "notification_prefs", "notification_groups", "group_memberships",
-               "handoffs", "scoring_reviews", "outbox")
+               "touchpoints+properties", "stage_changes", "owner_changes", "deals", "deal_contacts",
+               "deal_stage_changes", "targets", "scoring_models", "routing_rules", "notification_prefs",
+               "notification_groups", "group_memberships", "handoffs", "scoring_reviews", "outbox")
 
 
 def _engine_of(target: Engine | sessionmaker[Session]) -> Engine:

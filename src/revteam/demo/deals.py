@@ -12,8 +12,12 @@ Cycles and sizes follow the segment (``shape.CYCLE_MEDIAN_DAYS``, ``shape.DEAL_M
 closes in weeks for thousands, enterprise in months for six figures); win rates fall up-market
 (``shape.WIN_RATE_BY_SEGMENT``). Won deals that would close in the first month of a quarter are
 often pulled into the last days of the one before (``shape.QUARTER_END_PULL``): the quarter-end push.
-A deal still unclosed at "today" is open, at a pipeline stage matching how far through its cycle it
-is. Some customers buy more later (``shape.EXPANSION_RATE``): expansion deals, no lifecycle move.
+Each deal walks the pipeline (``plan_stages``, ``shape.PIPELINE_STAGES``): discovery on the day it is
+opened, then demo, proposal and negotiation, each after a share of its cycle, and won or lost on the day
+it closes. Won deals pass every stage; lost deals stall in the stage they reached last
+(``shape.LOST_FURTHEST_STAGE``), so a deal in negotiation is more likely to be won than one in discovery.
+A deal still unclosed at "today" is open, in the stage its walk has reached. Some customers buy more
+later (``shape.EXPANSION_RATE``): expansion deals, no lifecycle move.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class DealDraft:
     lost_reason: str | None = None
     contacts: list[tuple[ContactDraft, str]] = field(default_factory=list)
     id: int = 0
+    stages: list[tuple[float, str]] = field(default_factory=list)  # (day, stage) moves, from plan_stages
 
     def outcome(self, horizon: float) -> str:
         if self.close > horizon:
@@ -68,8 +73,33 @@ class DealDraft:
         out = self.outcome(horizon)
         if out != "open":
             return out
+        if self.stages:
+            return next(stage for day, stage in reversed(self.stages) if day <= horizon or day == self.created)
         f = (horizon - self.created) / max(1e-9, self.close - self.created)
         return "discovery" if f < 0.3 else "demo" if f < 0.55 else "proposal" if f < 0.8 else "negotiation"
+
+
+def plan_stages(deal: DealDraft, rng: random.Random) -> None:
+    """The deal's walk through the pipeline as (day, stage) moves, from the day it is opened to its close.
+
+    The cycle is split between the stages reached in proportion to ``shape.STAGE_TIME_SHARE``, each share
+    jittered; a lost deal reaches a drawn stage (``shape.LOST_FURTHEST_STAGE``) and lingers there
+    (``shape.LOST_STALL_FACTOR``) until it is lost. Example: a won deal opened on day 10 that closes on
+    day 50 is in discovery from day 10, demo from about 20, proposal from about 30, negotiation from
+    about 42, and won on day 50.
+    """
+    names = shape.PIPELINE_STAGES
+    reached = len(names) if deal.won else 1 + rng.choices(range(len(names)), weights=shape.LOST_FURTHEST_STAGE)[0]
+    spans = [shape.STAGE_TIME_SHARE[i] * rng.lognormvariate(0.0, shape.STAGE_TIME_SIGMA) for i in range(reached)]
+    if not deal.won:
+        spans[-1] *= shape.LOST_STALL_FACTOR
+    scale = (deal.close - deal.created) / sum(spans)
+    t = deal.created
+    deal.stages = [(t, names[0])]
+    for i in range(1, reached):
+        t += spans[i - 1] * scale
+        deal.stages.append((t, names[i]))
+    deal.stages.append((deal.close, "won" if deal.won else "lost"))
 
 
 class DealMaker:

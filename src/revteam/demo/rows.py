@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deals": ("id", "source_system", "external_id", "name", "account_id", "amount", "currency", "stage", "outcome",
               "lost_reason", "created_on", "expected_close_on", "closed_on", "owner_id", "source", "campaign_id"),
     "deal_contacts": ("deal_id", "contact_id", "role"),
+    "deal_stage_changes": ("id", "deal_id", "from_stage", "to_stage", "changed_on", "source"),
 }
 
 
@@ -99,8 +100,14 @@ def account_owner_rows(accounts: list[AccountDraft], cal: DemoCalendar, out: Row
 def deal_rows(deals: list[DealDraft], cal: DemoCalendar, out: RowSet) -> None:
     H = cal.horizon
     to_date = cal.to_date
-    rows, links = out.rows["deals"], out.rows["deal_contacts"]
+    rows, links, moves = out.rows["deals"], out.rows["deal_contacts"], out.rows["deal_stage_changes"]
     for d in deals:
+        prev = None
+        for day, stage in d.stages:
+            if day > H:
+                break
+            moves.append((len(moves) + 1, d.id, prev, stage, to_date(day), "demo"))
+            prev = stage
         outcome = d.outcome(H)
         closed = None if outcome == "open" else to_date(d.close)
         rows.append((d.id, SRC, None, d.name, d.account.id, Decimal(d.amount), "USD", d.pipeline_stage(H), outcome,

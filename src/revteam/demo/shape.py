@@ -111,6 +111,13 @@ CYCLE_SIGMA = 0.5
 LOST_CYCLE_FACTOR = 0.8  # lost deals die a little faster than won ones close
 DEAL_MEDIAN_USD = {"smb": 9_000.0, "mid_market": 34_000.0, "enterprise": 135_000.0}
 DEAL_SIGMA = 0.45
+# the pipeline a deal walks through before it is won or lost (its stage history, which the forecast learns
+# from): a won deal passes every stage; a lost deal stalls in the one it reached last and dies there
+PIPELINE_STAGES = ("discovery", "demo", "proposal", "negotiation")
+STAGE_TIME_SHARE = (0.25, 0.25, 0.3, 0.2)  # of the cycle spent in each stage (each jittered, log-normal)
+STAGE_TIME_SIGMA = 0.4
+LOST_FURTHEST_STAGE = (0.35, 0.3, 0.22, 0.13)  # the last stage a lost deal reached, by PIPELINE_STAGES
+LOST_STALL_FACTOR = 2.0  # a lost deal lingers this much longer in its last stage
 QUARTER_END_PULL = 0.6  # won deals landing early in a quarter pulled back into the last days of the one before
 QUARTER_END_WINDOW_DAYS = 30  # "early": the first month of the quarter
 COMMITTEE_EXTRA = {"smb": (0, 1), "mid_market": (0, 2), "enterprise": (1, 3)}  # contacts added by the AE
