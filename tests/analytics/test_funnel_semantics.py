@@ -79,6 +79,33 @@ def test_velocity_median_and_breakdown(small):
     assert conv(seg, "lead", "customer", "smb") == (2, 0)  # Ben, and Cleo who passed lead on her way to MQL
 
 
+def test_without_a_period_each_contact_counts_once_for_every_stage_reached(small):
+    r = small.funnel(FunnelSpec())
+    entered = {row["stage"]: row["contacts"] for row in r.rows("entered")}
+    assert entered == {"subscriber": 3, "lead": 3, "mql": 3, "sal": 1, "sql": 1, "opportunity": 1, "customer": 1}
+    assert conv(r, "lead", "sal") == (3, 1)
+    assert conv(r, "customer", "advocate") == (1, 0)
+
+
+def test_month_breakdown_groups_by_the_month_each_stage_was_reached(small):
+    r = small.funnel(FunnelSpec(stages=("lead", "mql", "customer"), breakdown="month"))
+    assert conv(r, "lead", "mql", "2026-01-01") == (2, 2)  # Ana and Ben reached lead in January
+    assert conv(r, "lead", "mql", "2026-02-01") == (1, 1)  # Cleo passed lead in February, on her way to MQL
+    assert conv(r, "mql", "customer", "2026-01-01") == (2, 1)  # Ana's MQL (via SQL, 10 Jan) and Ben's
+    entered = {(row["group"], row["stage"]): row["contacts"] for row in r.rows("entered")}
+    assert entered[("2026-02-01", "customer")] == 1  # Ana became a customer in February
+    assert ("2026-01-01", "customer") not in entered
+
+
+def test_velocity_counts_the_converted_contacts_of_each_requested_step(small):
+    r = small.funnel(FunnelSpec(stages=("lead", "mql", "customer")))
+    vel = {(v["from_stage"], v["to_stage"]): v for v in r.rows("velocity")}
+    assert set(vel) == {("lead", "mql"), ("mql", "customer"), ("lead", "customer")}
+    assert (vel["lead", "customer"]["contacts"], vel["lead", "customer"]["median_days"]) == (1, 27.0)
+    assert vel["lead", "mql"]["contacts"] == conv(r, "lead", "mql")[1] == 3
+    assert vel["lead", "mql"]["p90_days"] == pytest.approx(4.4)  # Ana 5, Ben 2, Cleo 0 days: p90 of (0, 2, 5)
+
+
 @pytest.mark.parametrize("spec,code", [
     (FunnelSpec(stages=("mql", "prospect")), "funnel_unknown_stage"),
     (FunnelSpec(stages=("mql",)), "funnel_needs_two_steps"),

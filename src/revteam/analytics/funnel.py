@@ -1,10 +1,11 @@
 """Funnel and velocity, as pure Ibis builders (tables + spec → expression).
 
 Query intuition
-    1. *Progress*: for every contact and every main stage S, ``reached_at`` = the first time the contact
-       entered S **or any later main stage**. Lifecycle progress is monotone, so a lead qualified straight
-       to SQL counts as having passed MQL and SAL at that moment; side states (recycled, disqualified)
-       never count as progress.
+    1. *Progress*: for every contact and every chosen stage S, ``r{S}`` = the first time the contact
+       entered S **or any later main stage** (one row per contact, one pass over the stage changes).
+       Lifecycle progress is monotone, so a lead qualified straight to SQL counts as having passed MQL
+       and SAL at that moment; side states (recycled, disqualified) never count as progress. It follows
+       that reaching B implies having reached every A before it, no later.
     2. *Cohort conversion* A → B: the contacts who reached A inside the period form the cohort; the share
        of them who reached B at or after reaching A (within ``window_days`` when given) is the conversion.
        Every pair A < B of the chosen stages is computed in one pass.
@@ -16,6 +17,15 @@ Query intuition
     5. *Breakdowns* attach one attribute per contact: source, campaign (original), persona, segment,
        region, industry (account), rep (owner), channel / landing page / content of the first touch, or
        month of reaching A (trend lines).
+    6. *One query*: entered, conversion and velocity of every pair come from one aggregate over the
+       progress rows (one per stage with a month breakdown), unpivoted to one row per (group, A, B):
+       ``funnel_table``. ``split_funnel`` lays the rows out as the three lists every report shows.
+
+Worked example
+    Ana: lead 5 Jan, SQL 10 Jan, customer 1 Feb. Ben: lead 6 Jan, MQL 8 Jan, recycled 20 Jan. Progress:
+    Ana r(lead)=5 Jan, r(MQL)=r(SAL)=r(SQL)=10 Jan, r(opportunity)=r(customer)=1 Feb; Ben r(lead)=6 Jan,
+    r(MQL)=8 Jan, nothing later (recycled is a side state). January cohort: lead → MQL 2 of 2, MQL → SAL
+    1 of 2, lead → customer 1 of 2 with a median of 27 days (Ana's 5 Jan → 1 Feb).
 
 Definitions live in docs/metrics/funnel.md; every page, CLI command and report uses these builders.
 """
@@ -70,21 +80,21 @@ def validate(spec: FunnelSpec, main_stages: tuple[str, ...]) -> tuple[str, ...]:
 
 # --- builders -------------------------------------------------------------------------------------
 def progress(t: dict[str, Any], stages: tuple[str, ...], positions: dict[str, int]) -> Any:
-    """(contact_id, stage, rank, reached_at): first time each contact reached each stage or beyond.
+    """One row per contact who reached the first chosen stage: ``contact_id`` and ``r0 … r{k-1}``, where
+    ``r{i}`` is the first time the contact reached ``stages[i]`` or any later main stage (null: never).
 
-    ``positions`` are the installation's stage positions (main stages); ``rank`` is the index in ``stages``.
+    One pass over the stage changes, grouped by contact. ``positions`` are the installation's stage
+    positions (main stages). Progress is monotone by construction: a set ``r{j}`` implies a set ``r{i}``
+    for every i < j, and r{i} ≤ r{j}.
     """
     ls = t["lifecycle_stages"]
     main = ls.filter(ls.kind == "main")
     sc = t["stage_changes"]
     ranked = sc.join(main, sc.to_stage == main.key).select(contact_id=sc.contact_id, position=main.position,
                                                             changed_at=sc.changed_at)
-    pieces = []
-    for rank, stage in enumerate(stages):
-        pieces.append(ranked.filter(ranked.position >= positions[stage]).group_by("contact_id")
-                      .aggregate(reached_at=ranked.changed_at.min())
-                      .mutate(stage=ibis.literal(stage), rank=ibis.literal(rank)))
-    return ibis.union(*pieces)
+    ranked = ranked.filter(ranked.position >= positions[stages[0]])
+    return ranked.group_by("contact_id").aggregate(
+        **{f"r{i}": ranked.changed_at.min(where=ranked.position >= positions[s]) for i, s in enumerate(stages)})
 
 
 def attribute(t: dict[str, Any], name: str) -> Any:
@@ -122,69 +132,125 @@ def in_period(col: Any, spec: Any) -> Any:
     return cond
 
 
-def _with_group(entries: Any, t: dict[str, Any], spec: FunnelSpec) -> Any:
-    if spec.breakdown is None:
-        return entries.mutate(grp=ibis.literal("all"))
-    if spec.breakdown == "month":
-        return entries.mutate(grp=entries.reached_at.truncate("M").cast("date").cast("string"))
+def _with_attribute(wide: Any, t: dict[str, Any], spec: FunnelSpec) -> Any:
+    """The progress rows with the contact's breakdown value as ``grp`` (not for ``month``: that one
+    depends on the stage, see ``_group_of``)."""
+    if spec.breakdown is None or spec.breakdown == "month":
+        return wide
     attrs = attribute(t, spec.breakdown)
-    j = entries.left_join(attrs, entries.contact_id == attrs.contact_id)
-    return j.select(*[entries[c] for c in entries.columns], grp=attrs.value.fill_null("(none)").cast("string"))
+    j = wide.left_join(attrs, wide.contact_id == attrs.contact_id)
+    return j.select(*[wide[c] for c in wide.columns], grp=attrs.value.fill_null("(none)").cast("string"))
 
 
-def _cohort(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int]) -> tuple[Any, Any]:
-    p = progress(t, stages, positions)
-    return p, _with_group(p.filter(in_period(p.reached_at, spec)), t, spec)
+def _group_of(rows: Any, spec: FunnelSpec, i: int) -> Any:
+    if spec.breakdown is None:
+        return ibis.literal("all")
+    if spec.breakdown == "month":
+        return rows[f"r{i}"].truncate("M").cast("date").cast("string")
+    return rows.grp
 
 
-def conversion(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int]) -> Any:
-    """Every pair A < B: entered (A), converted (B), rate, grouped by the breakdown. Pairs nobody
-    converted on are absent (the runner fills them with 0)."""
-    p, inside = _cohort(t, spec, stages, positions)
-    if spec.mode == "period":
-        counts = inside.group_by(["grp", "stage", "rank"]).aggregate(n=inside.contact_id.nunique())
-        b = counts.select(b_grp=counts.grp, to_stage=counts.stage, b_rank=counts.rank, converted=counts.n)
-        j = counts.join(b, [counts.grp == b.b_grp, b.b_rank > counts.rank])
-        out = j.select(group=counts.grp, from_stage=counts.stage, to_stage=b.to_stage, entered=counts.n,
-                       converted=b.converted)
-        return out.mutate(rate=out.converted.cast("float64") / out.entered)
-    b = p.select(b_contact=p.contact_id, b_stage=p.stage, b_rank=p.rank, b_at=p.reached_at)
-    cond = [inside.contact_id == b.b_contact, b.b_rank > inside.rank, b.b_at >= inside.reached_at]
-    if spec.window_days:
-        cond.append(b.b_at <= inside.reached_at + ibis.interval(days=spec.window_days))
-    joined = inside.join(b, cond).select(grp=inside.grp, stage=inside.stage, b_stage=b.b_stage,
-                                         contact_id=inside.contact_id)
-    pairs = joined.group_by(["grp", "stage", "b_stage"]).aggregate(converted=joined.count())
-    entered = inside.group_by(["grp", "stage"]).aggregate(entered=inside.count())
-    j = entered.join(pairs, [entered.grp == pairs.grp, entered.stage == pairs.stage])
-    out = j.select(group=entered.grp, from_stage=entered.stage, to_stage=pairs.b_stage, entered=entered.entered,
-                   converted=pairs.converted)
-    return out.mutate(rate=out.converted.cast("float64") / out.entered)
+def _days(rows: Any, i: int, j: int) -> Any:
+    return (rows[f"r{j}"].epoch_seconds() - rows[f"r{i}"].epoch_seconds()).cast("float64") / 86400.0
 
 
-def entered_counts(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int]) -> Any:
-    """How many contacts reached each stage in the period (the bars of the funnel chart)."""
-    _, inside = _cohort(t, spec, stages, positions)
-    out = inside.group_by(["grp", "stage", "rank"]).aggregate(contacts=inside.contact_id.nunique())
-    return out.rename(group="grp")
+def _stage_aggregates(rows: Any, spec: FunnelSpec, k: int, pairs: set[tuple[int, int]]) -> dict[int, Any]:
+    """Per chosen stage i, a table keyed by ``grp`` with, for the contacts who reached stage i in the
+    period (the cohort of i): ``e{i}`` = how many; ``c{i}_{j}`` = how many of them reached j (within the
+    window, when given); and, for the requested velocity pairs, the days from i to j (median, p75, p90,
+    mean). Without a month breakdown one aggregate holds every stage (one pass); by month, the group
+    depends on the stage, so there is one aggregate per stage."""
+
+    def measures(i: int, rows: Any) -> dict[str, Any]:
+        inside = rows[f"r{i}"].notnull() & in_period(rows[f"r{i}"], spec)
+        out: dict[str, Any] = {f"e{i}": rows.count(where=inside)}
+        for j in range(i + 1, k):
+            reached = inside & rows[f"r{j}"].notnull()
+            if spec.window_days:
+                reached &= rows[f"r{j}"] <= rows[f"r{i}"] + ibis.interval(days=spec.window_days)
+            out[f"c{i}_{j}"] = rows.count(where=reached)
+            if (i, j) in pairs:
+                d = _days(rows, i, j)
+                out |= {f"q{i}_{j}": d.quantile(list(QUANTILES), where=reached), f"mean{i}_{j}": d.mean(where=reached)}
+        return out
+
+    if spec.breakdown != "month":
+        rows = rows.mutate(grp=_group_of(rows, spec, 0))
+        one = rows.group_by("grp").aggregate(**{n: m for i in range(k) for n, m in measures(i, rows).items()})
+        return dict.fromkeys(range(k), one)
+    out = {}
+    for i in range(k):
+        cohort = rows.filter(in_period(rows[f"r{i}"], spec))
+        cohort = cohort.mutate(grp=_group_of(cohort, spec, i))
+        out[i] = cohort.group_by("grp").aggregate(**measures(i, cohort))
+    return out
 
 
-def velocity(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int],
-             pairs: list[tuple[str, str]]) -> Any:
-    """Days from reaching A to reaching B for each requested pair: median, p75, p90, mean, contacts."""
-    p, inside = _cohort(t, spec, stages, positions)
+VELOCITY = ("median_days", "p75_days", "p90_days", "mean_days")
+QUANTILES = (0.5, 0.75, 0.9)  # one exact multi-quantile per pair: the values are sorted once
+
+
+def funnel_table(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int],
+                 pairs: list[tuple[str, str]]) -> Any:
+    """The whole funnel in one query: for every group, every chosen stage A (``from_stage``) and every
+    later stage B (``to_stage``): ``entered`` (reached A in the period), ``converted`` (cohort: of those,
+    reached B; period: reached B in the period) and, for the requested ``pairs``, velocity (days from A to
+    B of the cohort's converted contacts: median, p75, p90, mean). A row with ``to_stage`` null carries
+    ``entered`` for every stage, the last one included. Rows with ``entered`` 0 are left out.
+    ``split_funnel`` turns the rows into the entered / conversion / velocity lists."""
+    k = len(stages)
     rank = {s: i for i, s in enumerate(stages)}
-    b = p.select(b_contact=p.contact_id, b_stage=p.stage, b_rank=p.rank, b_at=p.reached_at)
-    wanted = ibis.literal(False)
-    for a_stage, b_stage in pairs:
-        wanted |= (inside.rank == rank[a_stage]) & (b.b_rank == rank[b_stage])
-    cond = [inside.contact_id == b.b_contact, b.b_at >= inside.reached_at, wanted]
-    if spec.window_days:
-        cond.append(b.b_at <= inside.reached_at + ibis.interval(days=spec.window_days))
-    j = inside.join(b, cond).select(
-        grp=inside.grp, from_stage=inside.stage, to_stage=b.b_stage, contact_id=inside.contact_id,
-        days=(b.b_at.epoch_seconds() - inside.reached_at.epoch_seconds()).cast("float64") / 86400.0)
-    out = j.group_by(["grp", "from_stage", "to_stage"]).aggregate(
-        contacts=j.contact_id.nunique(), median_days=j.days.quantile(0.5), p75_days=j.days.quantile(0.75),
-        p90_days=j.days.quantile(0.9), mean_days=j.days.mean())
-    return out.rename(group="grp")
+    wanted = {(rank[a], rank[b]) for a, b in pairs}
+    aggs = _stage_aggregates(_with_attribute(progress(t, stages, positions), t, spec), spec, k, wanted)
+    nothing = {v: ibis.null("float64") for v in VELOCITY}
+    parts = []
+    for i, a in enumerate(stages):
+        agg = aggs[i]
+        base = agg.filter(agg[f"e{i}"] > 0)
+        parts.append(base.select(group=base.grp, from_stage=ibis.literal(a), to_stage=ibis.null("string"),
+                                 from_rank=ibis.literal(i), entered=base[f"e{i}"], converted=ibis.null("int64"),
+                                 **nothing))
+        for j in range(i + 1, k):
+            if spec.mode == "period":  # flow: how many reached B in the period, in the same group
+                bj = aggs[j].select(b_grp=aggs[j].grp, converted=aggs[j][f"e{j}"])
+                joined = base.left_join(bj, base.grp == bj.b_grp)
+                converted = joined.converted.fill_null(0).cast("int64")
+                rows = joined
+            else:
+                rows, converted = base, base[f"c{i}_{j}"]
+            q = rows[f"q{i}_{j}"] if (i, j) in wanted else None
+            vel = ({**{v: q[n] for n, v in enumerate(VELOCITY[:3])}, "mean_days": rows[f"mean{i}_{j}"]}
+                   if q is not None else nothing)
+            parts.append(rows.select(group=rows.grp, from_stage=ibis.literal(a), to_stage=ibis.literal(stages[j]),
+                                     from_rank=ibis.literal(i), entered=rows[f"e{i}"], converted=converted, **vel))
+    return ibis.union(*parts)
+
+
+def split_funnel(rows: list[dict[str, Any]], stages: tuple[str, ...],
+                 pairs: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """``funnel_table`` rows → (entered, conversion, velocity), groups by size (most entered first, then
+    name), stages in funnel order. Conversion lists every pair A < B of a group that reached A, with 0
+    where nobody converted; velocity lists the requested pairs where somebody converted."""
+    order = {s: i for i, s in enumerate(stages)}
+    size: dict[Any, int] = {}
+    for r in rows:
+        if r["to_stage"] is None:
+            size[r["group"]] = size.get(r["group"], 0) + int(r["entered"])
+    groups = sorted(size, key=lambda g: (-size[g], str(g)))
+    place = {g: n for n, g in enumerate(groups)}
+    rows = sorted(rows, key=lambda r: (place[r["group"]], order[r["from_stage"]],
+                                       -1 if r["to_stage"] is None else order[r["to_stage"]]))
+    wanted = set(pairs)
+    entered, conversion, velocity = [], [], []
+    for r in rows:
+        g, a, b, n = r["group"], r["from_stage"], r["to_stage"], int(r["entered"])
+        if b is None:
+            entered.append({"group": g, "stage": a, "rank": order[a], "contacts": n})
+            continue
+        converted = int(r["converted"] or 0)
+        conversion.append({"group": g, "from_stage": a, "to_stage": b, "entered": n, "converted": converted,
+                           "rate": converted / n})
+        if (a, b) in wanted and converted and r["median_days"] is not None:
+            velocity.append({"group": g, "from_stage": a, "to_stage": b, "contacts": converted,
+                             **{v: r[v] for v in VELOCITY}})
+    return entered, conversion, velocity

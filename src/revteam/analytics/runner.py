@@ -26,6 +26,7 @@ class Query:
     name: str
     rows: list[dict[str, Any]]
     sql: str
+    raw: bool = False  # rows laid out into ``AnalyticsResult.derived`` and not reported themselves
 
 
 @dataclass
@@ -35,15 +36,18 @@ class AnalyticsResult:
     elapsed_ms: float
     queries: dict[str, Query] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    derived: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lists laid out from a raw query
 
     def rows(self, name: str) -> list[dict[str, Any]]:
-        return self.queries[name].rows
+        return self.derived[name] if name in self.derived else self.queries[name].rows
 
     def to_dict(self, *, with_sql: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "engine": self.engine, "elapsed_ms": round(self.elapsed_ms, 1),
                                **self.meta}
         for name, q in self.queries.items():
-            out[name] = q.rows
+            if not q.raw:
+                out[name] = q.rows
+        out.update(self.derived)
         if with_sql:
             out["sql"] = {name: q.sql for name, q in self.queries.items()}
         return out
@@ -127,10 +131,16 @@ class Analytics:
                 "stages": list(stages), "mode": spec.mode, "breakdown": spec.breakdown,
                 "start": spec.start.isoformat() if spec.start else None,
                 "end": spec.end.isoformat() if spec.end else None, "window_days": spec.window_days})
-            result._post = lambda r: _fill_pairs(r, stages)  # type: ignore[attr-defined]
             pos = ctx["positions"]
-            return [("entered", F.entered_counts(t, spec, stages, pos)), ("conversion", F.conversion(t, spec, stages, pos)),
-                    ("velocity", F.velocity(t, spec, stages, pos, list(dict.fromkeys(pairs))))]
+            pair_list = list(dict.fromkeys(pairs))
+
+            def split(r: AnalyticsResult) -> None:
+                q = r.queries["funnel"]
+                r.derived.update(zip(("entered", "conversion", "velocity"), F.split_funnel(q.rows, stages, pair_list)))
+                q.raw = True
+
+            result._post = split  # type: ignore[attr-defined]
+            return [("funnel", F.funnel_table(t, spec, stages, pos, pair_list))]
 
         return self._answer("funnel", spec, build)
 
@@ -149,23 +159,3 @@ class Analytics:
         if self._engine is not None:
             self._engine.close()
 
-
-def _fill_pairs(result: AnalyticsResult, stages: tuple[str, ...]) -> None:
-    """Every (group, A, B) pair appears, with 0 converted where nobody made it; rows in funnel order."""
-    entered = {(r["group"], r["stage"]): r["contacts"] for r in result.rows("entered")}
-    got = {(r["group"], r["from_stage"], r["to_stage"]): r for r in result.rows("conversion")}
-    groups = sorted({g for g, _ in entered}, key=lambda g: (-sum(v for (gg, _), v in entered.items() if gg == g), g))
-    rows = []
-    for g in groups:
-        for i, a in enumerate(stages):
-            n = entered.get((g, a), 0)
-            if not n:
-                continue
-            for b in stages[i + 1:]:
-                r = got.get((g, a, b))
-                converted = r["converted"] if r else 0
-                rows.append({"group": g, "from_stage": a, "to_stage": b, "entered": n, "converted": converted,
-                             "rate": converted / n})
-    result.queries["conversion"].rows = rows
-    order = {s: i for i, s in enumerate(stages)}
-    result.queries["entered"].rows.sort(key=lambda r: (groups.index(r["group"]), order[r["stage"]]))
