@@ -18,7 +18,7 @@ from sqlalchemy import Engine as SqlEngine
 from revteam.analytics import content as C
 from revteam.analytics import funnel as F
 from revteam.analytics.engines import Engine, connect
-from revteam.analytics.snapshot import Snapshot, SnapshotCache
+from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables
 
 
 @dataclass
@@ -83,8 +83,9 @@ class Analytics:
         snap = self.cache.get(self.sql_engine)
         if self._engine is None:
             self._engine = connect(self.engine_name)
-        if self._loaded != snap.fingerprint:
-            self._tables = self._engine.load(snap.tables)
+        if self._loaded != snap.fingerprint:  # load only the tables that changed since the last load
+            changed = changed_tables(self._loaded, snap.fingerprint)
+            self._tables.update(self._engine.load({name: snap.tables[name] for name in changed}))
             self._loaded = snap.fingerprint
             self._snapshot = snap
         assert self._snapshot is not None

@@ -1,6 +1,11 @@
 """Reading the operational database into the analytics engine as Arrow, and reusing it until the data
-changes. A snapshot is keyed by a fingerprint (row count and highest id of every table it holds), which
-is cheap to read; any insert, and any import or demo build, changes it."""
+changes.
+
+A snapshot is keyed by a *fingerprint*: per table, its data version (``store/data_versions.py``: bumped
+by every transaction that inserts, updates or deletes rows the analytics read) and its highest id (a net
+under rows written outside revteam). Both come from one cheap query, so every request can ask whether
+the data changed. When it did, only the tables whose part of the fingerprint moved are read again.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import pyarrow as pa
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
+from revteam.store.data_versions import read_versions
 from revteam.store.handoff_models import ContentUsage, Handoff
 from revteam.store.models import (
     Account,
@@ -27,7 +33,7 @@ from revteam.store.models import (
     User,
 )
 
-# what the analytics read, and only the columns they need
+# what the analytics read, and only the columns they need (each a subset of store.data_versions.WATCHED)
 TABLES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "stage_changes": (StageChange, ("id", "contact_id", "from_stage", "to_stage", "changed_at")),
     "contacts": (Contact, ("id", "account_id", "original_source", "original_campaign_id", "persona", "owner_id",
@@ -47,20 +53,29 @@ TABLES: dict[str, tuple[Any, tuple[str, ...]]] = {
 }
 _ID = {"deal_contacts": "deal_id", "lifecycle_stages": "position"}
 
+Fingerprint = tuple[tuple[str, int, Any], ...]  # (snapshot table, data version, highest id), in TABLES order
+
 
 @dataclass
 class Snapshot:
-    fingerprint: tuple[Any, ...]
+    fingerprint: Fingerprint
     tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
-def fingerprint(engine: SqlEngine) -> tuple[Any, ...]:
-    parts: list[Any] = []
+def fingerprint(engine: SqlEngine) -> Fingerprint:
+    """Every table's data version and highest id: two small statements on one connection."""
+    highest = select(*(select(func.max(getattr(m, _ID.get(n, "id")))).scalar_subquery() for n, (m, _c) in TABLES.items()))
     with engine.connect() as conn:
-        for name, (model, _cols) in TABLES.items():
-            col = getattr(model, _ID.get(name, "id"))
-            parts.append(tuple(conn.execute(select(func.count(), func.max(col)).select_from(model)).one()))
-    return tuple(parts)
+        versions = read_versions(conn)
+        ids = conn.execute(highest).one()
+    return tuple((name, versions.get(model.__tablename__, 0), top)
+                 for (name, (model, _cols)), top in zip(TABLES.items(), ids))
+
+
+def changed_tables(old: Fingerprint | None, new: Fingerprint) -> tuple[str, ...]:
+    """The tables whose part of the fingerprint differs (all of them when there was none)."""
+    before = {part[0]: part for part in old or ()}
+    return tuple(part[0] for part in new if before.get(part[0]) != part)
 
 
 def _read(engine: SqlEngine, model: Any, cols: tuple[str, ...]) -> pa.Table:
@@ -84,8 +99,10 @@ def _read(engine: SqlEngine, model: Any, cols: tuple[str, ...]) -> pa.Table:
     return pa.Table.from_pandas(df, preserve_index=False)
 
 
-def take_snapshot(engine: SqlEngine, names: tuple[str, ...] | None = None) -> Snapshot:
-    snap = Snapshot(fingerprint(engine))
+def take_snapshot(engine: SqlEngine, names: tuple[str, ...] | None = None, *, previous: Snapshot | None = None,
+                  fp: Fingerprint | None = None) -> Snapshot:
+    """Read ``names`` (default: every table); the other tables come from ``previous`` when given."""
+    snap = Snapshot(fp if fp is not None else fingerprint(engine), dict(previous.tables) if previous else {})
     for name in names or tuple(TABLES):
         model, cols = TABLES[name]
         snap.tables[name] = _read(engine, model, cols)
@@ -93,7 +110,8 @@ def take_snapshot(engine: SqlEngine, names: tuple[str, ...] | None = None) -> Sn
 
 
 class SnapshotCache:
-    """Keeps the last snapshot per database and hands it out while the fingerprint is unchanged."""
+    """Keeps the last snapshot per database and hands it out while the fingerprint is unchanged; after a
+    change it reads again only the tables that changed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -105,6 +123,7 @@ class SnapshotCache:
         with self._lock:
             snap = self._snap.get(key)
             if snap is None or snap.fingerprint != fp:
-                snap = take_snapshot(engine)
+                changed = changed_tables(snap.fingerprint if snap else None, fp)
+                snap = take_snapshot(engine, changed, previous=snap, fp=fp)
                 self._snap[key] = snap
             return snap

@@ -50,6 +50,7 @@ from revteam.domain.lifecycle import DEFAULT_STAGES, STAGE_LABELS
 from revteam.domain.scoring import ScoreBatch, model_to_toml
 from revteam.errors import Conflict, InvalidInput
 from revteam.security import hash_password
+from revteam.store import data_versions
 from revteam.store.models import User
 
 Progress = Callable[[str, int, int], None]
@@ -251,6 +252,7 @@ def build_demo_company(target: Engine | sessionmaker[Session], *, seed: int, now
         written.update(_through_the_services(conn, company))
         _tick(progress, "Signing the SLA, scores, disputes", 1, 1)
         writer.advance_sequences(conn)
+        data_versions.bump(conn, data_versions.WATCHED)  # the bulk writes above bypass the Session events
         measured = measure_demo(conn, now=company.now)
     return DemoSummary(seed=seed, now=now.isoformat(), scale=scale, seconds=round(time.perf_counter() - started, 2),
                        rows_written=written, logins=company.people.logins, password=DEMO_PASSWORD, measured=measured)
