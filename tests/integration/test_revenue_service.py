@@ -170,3 +170,33 @@ def test_the_commands_print_tables_and_json(db_env):
     assert r.exit_code == 2 and "use month or quarter" in r.output
     r = runner.invoke(app, ["forecast", "--as-of", "2026-02-20", "--period", "quarter"], catch_exceptions=False)
     assert r.exit_code == 2 and "forecast_insufficient_history" in r.output
+
+
+def test_show_sql_lists_the_statements_that_read_the_data(db_env):
+    rt = build_runtime()
+    with rt.sessions() as s:
+        first_quarter(s)
+        s.commit()
+    rt.engine.dispose()
+    app = typer.Typer()
+    app.command("revenue")(revenue_command)
+    app.command("forecast")(forecast_command)
+    runner = CliRunner()
+    forecast = ["forecast", "--as-of", "2026-03-26", "--draws", "300"]
+    r = runner.invoke(app, [*forecast, "--json", "--show-sql"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    sql = json.loads(r.stdout)["sql"]
+    assert any("FROM deals" in q for q in sql) and any("FROM deal_stage_changes" in q for q in sql)
+    assert any("FROM targets" in q for q in sql) and len(sql) == len(set(sql))
+    assert "sql" not in json.loads(runner.invoke(app, [*forecast, "--json"], catch_exceptions=False).stdout)
+    r = runner.invoke(app, [*forecast, "--show-sql"], catch_exceptions=False)
+    assert r.exit_code == 0 and "SQL statement(s) read the deals" in r.stdout
+    assert "FROM deal_stage_changes ORDER BY" in r.stdout
+    r = runner.invoke(app, ["revenue", "--from", "2026-01", "--to", "2026-03", "--json", "--show-sql"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0 and any("FROM targets" in q for q in json.loads(r.stdout)["sql"])
+    r = runner.invoke(app, ["revenue", "--show-sql"], catch_exceptions=False)
+    assert r.exit_code == 0 and "SELECT DISTINCT deals.currency FROM deals;" in r.stdout
+    r = runner.invoke(app, ["forecast", "--backtest", "--as-of", "2026-04-10", "--draws", "300", "--json",
+                            "--show-sql"], catch_exceptions=False)
+    assert r.exit_code == 0 and any("FROM deal_stage_changes" in q for q in json.loads(r.stdout)["sql"])

@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 
 from revteam.domain.forecast import (
+    SPREADS,
     UNKNOWN_STAGE,
     ForecastConfig,
     InsufficientHistory,
+    Learned,
     StageHistory,
+    Windows,
     forecast,
     same_point_windows,
     shrink,
@@ -22,10 +25,11 @@ from revteam.domain.forecast import (
 )
 from revteam.domain.forecast_backtest import backtest, baseline, forecast_days, summarise
 from revteam.domain.revenue import DealTable, day
+from revteam.errors import InvalidInput
 
 JAN = (date(2026, 1, 1), date(2026, 1, 31))
 AS_OF = date(2026, 1, 20)  # H = 11 days left in January
-SLIDING = ForecastConfig(windows="sliding", prior_strength=2.0, draws=2000, resample_windows=False)
+SLIDING = ForecastConfig(windows="sliding", prior_strength=2.0, draws=2000, spread="none")
 
 
 def story_deals(**changes: object) -> DealTable:
@@ -95,15 +99,19 @@ def test_shrinkage_by_hand_the_docstring_example():
     assert p[0, 0] == pytest.approx((40 * 0.25 + 20 * pa[0]) / 60)  # a stage cell is shrunk toward its bucket
 
 
-def test_shrinkage_of_a_stage_cell_toward_its_age_bucket_and_without_shrinkage():
-    n = np.array([[30.0, 0.0], [10.0, 0.0]])  # stages (unknown, negotiation) × two age buckets
-    stake = np.array([[300.0, 0.0], [100.0, 0.0]])
-    won = np.array([[30.0, 0.0], [60.0, 0.0]])
+def test_shrinkage_of_a_stage_cell_toward_its_stage_or_its_age_bucket_and_without_shrinkage():
+    n = np.array([[30.0, 0.0], [10.0, 5.0]])  # stages (unknown, negotiation) × two age buckets
+    stake = np.array([[300.0, 0.0], [100.0, 100.0]])
+    won = np.array([[30.0, 0.0], [60.0, 80.0]])
     p0, pa, p = shrink(n, stake, won, 10.0)
-    assert p0 == pytest.approx(90 / 400)
+    assert p0 == pytest.approx(170 / 500)
     assert pa[0] == pytest.approx((40 * 90 / 400 + 10 * p0) / 50)
-    assert p[1, 0] == pytest.approx((10 * 0.6 + 10 * pa[0]) / 20)
-    assert p[0, 0] == pytest.approx((30 * 0.1 + 10 * pa[0]) / 40)
+    p_negotiation = (15 * 140 / 200 + 10 * p0) / 25  # the stage's own rate, shrunk toward the overall one
+    assert p[1, 0] == pytest.approx((10 * 0.6 + 10 * p_negotiation) / 20)
+    assert p[1, 1] == pytest.approx((5 * 0.8 + 10 * p_negotiation) / 15)
+    assert p[0, 0] == pytest.approx((30 * 0.1 + 10 * pa[0]) / 40)  # the unknown stage: toward the age bucket
+    _, pa, by_age = shrink(n, stake, won, 10.0, parent="age")
+    assert by_age[1, 0] == pytest.approx((10 * 0.6 + 10 * pa[0]) / 20)
     _, _, raw = shrink(n, stake, won, 0.0)  # m = 0: each cell's own amount-weighted rate
     assert raw[0, 0] == pytest.approx(0.1) and raw[1, 0] == pytest.approx(0.6)
 
@@ -151,6 +159,26 @@ def test_no_peeking_deals_closed_after_the_as_of_date_never_inform_the_forecast(
         np.testing.assert_array_equal(fc.totals, base.totals)
 
 
+def stages(*moves: tuple[int, str, str]) -> StageHistory:
+    ids, days, names = zip(*moves)
+    return StageHistory(np.array(ids), np.array(days, dtype="datetime64[D]"), np.array(names, dtype=object))
+
+
+def test_no_peeking_stage_changes_after_the_as_of_date_never_inform_the_forecast():
+    known = [(1, "2025-12-01", "discovery"), (1, "2025-12-20", "proposal"), (5, "2025-12-20", "discovery"),
+             (3, "2026-01-12", "discovery")]
+    base = jan_forecast(stage_history=stages(*known), config=replace(SLIDING, spread="window_error"))
+    # Cobalt reaches negotiation and Ember is marked won on 22 and 25 January, and a back-dated history row
+    # for Birch is recorded as of 21 January: all after the as-of date (20 January)
+    later = stages(*known, (3, "2026-01-22", "negotiation"), (5, "2026-01-25", "won"), (2, "2026-01-21", "demo"))
+    fc = jan_forecast(stage_history=later, config=replace(SLIDING, spread="window_error"))
+    assert fc.learned.stages == base.learned.stages
+    for part in ("n", "at_stake", "won", "at_stake_sq"):
+        np.testing.assert_array_equal(getattr(fc.learned, part), getattr(base.learned, part))
+    assert list(fc.open_stage) == list(base.open_stage) == ["discovery", "discovery"]  # Cobalt, Ember
+    np.testing.assert_array_equal(fc.totals, base.totals)
+
+
 def test_stage_history_files_deal_windows_under_the_stage_they_had_then():
     deals = story_deals()
     history = StageHistory(np.array([1, 1, 5, 5]), np.array(["2025-12-01", "2025-12-20", "2025-12-20", "2026-01-22"],
@@ -182,6 +210,51 @@ def test_too_little_history_is_refused_with_the_reason():
     with pytest.raises(InsufficientHistory, match="no deal has closed yet"):
         forecast(story_deals(), as_of=date(2025, 12, 15), period_start=date(2025, 12, 1),
                  period_end=date(2025, 12, 31), rng=np.random.default_rng(1), config=SLIDING)
+
+
+# --- spread: how far a window strays from the others ---------------------------------------------
+def two_windows(won_first: float, won_second: float) -> Learned:
+    """Two windows of one cell, each with ten open deals of 100 at stake (1,000); no new deals; m = 0."""
+    cfg = replace(SLIDING, prior_strength=0.0)
+    w = Windows("sliding", np.array([10, 20]), np.array([10, 10]))
+    cell = lambda a, b: np.array([a, b], dtype=float).reshape(2, 1, 1)  # noqa: E731
+    return Learned(w, cfg, (UNKNOWN_STAGE,), cell(10, 10), cell(won_first / 100, won_second / 100),
+                   cell(1000, 1000), cell(won_first, won_second), np.zeros(2), np.zeros(0),
+                   cell(10 * 100**2, 10 * 100**2), np.zeros(2), np.zeros(2))
+
+
+def test_window_error_by_hand():
+    lrn = two_windows(500, 100)
+    # leaving out window 1, window 2 predicts p = 0.1: expected 100, won 500; chance alone: 0.1·0.9·10·100²
+    # leaving out window 2, window 1 predicts p = 0.5: expected 500, won 100; chance alone: 0.5·0.5·10·100²
+    sq_err, noise, scale = 400**2 + 400**2, 0.09 * 1e5 + 0.25 * 1e5, 100**2 + 500**2
+    assert lrn.window_error() == pytest.approx((sq_err - noise) / scale)  # 1.1
+    assert two_windows(300, 290).window_error() == 0.0  # closer than the deals' own chances: no extra spread
+    assert replace(lrn, windows=Windows("sliding", np.array([10]), np.array([10])), n=lrn.n[:1], wins=lrn.wins[:1],
+                   at_stake=lrn.at_stake[:1], won=lrn.won[:1], at_stake_sq=lrn.at_stake_sq[:1],
+                   new_counts=np.zeros(1), new_won=np.zeros(1), new_won_sq=np.zeros(1)).window_error() is None
+
+
+def test_the_window_error_widens_the_band_around_the_same_mean():
+    p, amounts, lam = np.array([[0.3] * 50]), np.full(50, 100.0), np.array([0.0])
+    chance = simulate(0.0, p, amounts, lam, np.zeros(0), 20_000, np.random.default_rng(4))
+    factor = np.random.default_rng(5).gamma(1 / 0.25, 0.25, size=20_000)  # τ² = 0.25: ±50 %
+    spread = simulate(0.0, p, amounts, lam, np.zeros(0), 20_000, np.random.default_rng(4), factor=factor)
+    assert spread.mean() == pytest.approx(chance.mean(), rel=0.03)  # 1,500
+    assert np.percentile(spread, 90) - np.percentile(spread, 10) > 2 * (np.percentile(chance, 90) -
+                                                                        np.percentile(chance, 10))
+
+
+def test_forecast_spreads_are_strategies_and_report_what_they_measured():
+    for name in SPREADS:
+        fc = jan_forecast(config=replace(SLIDING, spread=name))
+        assert fc.spread.method == name and fc.p10 <= fc.p50 <= fc.p90
+    fc = jan_forecast(config=replace(SLIDING, spread="window_error"))
+    assert fc.spread.tau2_from == "sliding" and fc.spread.tau2 == fc.learned.window_error()
+    with pytest.raises(InvalidInput, match="spread is one of"):
+        ForecastConfig(spread="guess")
+    with pytest.raises(InvalidInput, match="stage_parent is stage or age"):
+        ForecastConfig(stage_parent="owner")
 
 
 # --- simulation ----------------------------------------------------------------------------------
@@ -250,6 +323,9 @@ def test_backtest_rows_errors_and_summary():
     assert row.baseline_error("run_rate") == pytest.approx(row.baselines["run_rate"] - 1130)
     s = summarise(bt.rows)["month"]
     assert s["forecasts"] == 1 and s["model"]["mae"] == pytest.approx(abs(row.error))
+    inside = row.p10 <= 1130 <= row.p90
+    assert (s["p10_p90_coverage"], s["below_p10"], s["above_p90"]) == (float(inside), float(1130 < row.p10),
+                                                                       float(1130 > row.p90))
     assert s["baselines"]["run_rate"]["baseline"]["mape"] == pytest.approx(abs(row.baseline_error("run_rate")) / 1130)
     assert bt.to_dict()["rows"][0]["made_on"] == date(2026, 1, 15)
 

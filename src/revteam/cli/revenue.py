@@ -9,8 +9,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from revteam.cli.common import JsonOption, console, err_console, print_json, runtime, translate_errors
+from revteam.cli.common import JsonOption, capture_sql, console, err_console, print_json, runtime, translate_errors
 from revteam.errors import InvalidInput
+
+ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL statements that read the data (with --json: "
+                       "a \"sql\" list). The arithmetic runs in NumPy, not in SQL.")
 
 
 def _today() -> date:
@@ -48,20 +51,40 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:+.1%}"
 
 
+def distinct_statements(statements: list[str]) -> list[str]:
+    """Each distinct statement once, whitespace folded, in first-run order; '-- ran N times' when repeated."""
+    counts: dict[str, int] = {}
+    for sql in statements:
+        one = " ".join(sql.split())
+        counts[one] = counts.get(one, 0) + 1
+    return [f"{sql}  -- ran {n} times" if n > 1 else sql for sql, n in counts.items()]
+
+
+def _print_statements(statements: list[str], what: str) -> None:
+    console.print(f"-- {len(statements)} SQL statement(s) read {what}; the numbers were computed in NumPy",
+                  markup=False, highlight=False)
+    for sql in statements:
+        body, _, runs = sql.partition("  -- ")
+        console.print(f"{body};" + (f"  -- {runs}" if runs else ""), markup=False, highlight=False, soft_wrap=True)
+
+
 # --- revteam revenue -----------------------------------------------------------------------------
 @translate_errors
 def revenue_command(
     from_: str = typer.Option(None, "--from", help="First month, YYYY-MM (default: 11 months before --to)."),
     to: str = typer.Option(None, "--to", help="Last month, YYYY-MM (default: this month)."),
     json_: bool = JsonOption,
+    show_sql: bool = ShowSql,
 ) -> None:
     """Won revenue and new paying customers against target by month, quarter and team; win rate and cycle."""
     from revteam.services.revenue import revenue_report
 
-    with runtime() as rt, rt.sessions() as s:
-        data = revenue_report(s, today=_today(), first=_date(from_, "from"), last=_date(to, "to", month_end=True))
+    first, last = _date(from_, "from"), _date(to, "to", month_end=True)
+    with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
+        data = revenue_report(s, today=_today(), first=first, last=last)
+    sql = distinct_statements(statements)
     if json_:
-        print_json(data)
+        print_json({**data, "sql": sql} if show_sql else data)
         return
     t = Table(title=f"Revenue by month, {data['from']} to {data['to']}")
     for col in ("month", "won revenue", "target", "attained", "new customers", "target ", "win rate", "cycle (median)"):
@@ -86,6 +109,8 @@ def revenue_command(
                   f"p75 / p90: {days} days.", highlight=False)
     if data["currency_warning"]:
         err_console.print(f"[yellow]warning[/]: {data['currency_warning']}", highlight=False)
+    if show_sql:
+        _print_statements(sql, "the deals, teams and targets")
 
 
 # --- revteam forecast ----------------------------------------------------------------------------
@@ -105,6 +130,7 @@ def forecast_command(
     markdown: bool = typer.Option(False, "--markdown", help="Print the backtest as the Markdown tables of "
                                   "docs/forecast.md."),
     json_: bool = JsonOption,
+    show_sql: bool = ShowSql,
 ) -> None:
     """The forecast of won revenue to the end of the month or quarter: P10/P50/P90, target, what stands in the way."""
     import numpy as np
@@ -116,29 +142,42 @@ def forecast_command(
     if period not in PERIODS:
         raise InvalidInput(f"--period {period!r}: use month or quarter.", code="bad_period")
     rng, config = np.random.default_rng(seed), ForecastConfig(draws=draws, windows=windows)
+    day = _date(as_of, "as-of")
+    statements: list[str] = []
     if backtest or maven is not None:
         if maven is not None:
             with err_console.status("backtesting on the Maven export…"):
                 bt = svc.backtest_maven(maven, rng=rng, config=config)
             source = f"Maven CRM export ({maven})"
         else:
-            with runtime() as rt, rt.sessions() as s, err_console.status("backtesting…"):
-                bt = svc.backtest_database(s, today=_date(as_of, "as-of") or _today(), rng=rng, config=config)
+            with runtime() as rt, rt.sessions() as s, err_console.status("backtesting…"), \
+                    capture_sql(rt.engine) as statements:
+                bt = svc.backtest_database(s, today=day or _today(), rng=rng, config=config)
                 source = rt.engine.url.render_as_string(hide_password=True)
+        sql = distinct_statements(statements)  # the Maven export is CSV files: no SQL, an empty list
         if json_:
-            print_json({"source": source, "draws": draws, "seed": seed, **bt.to_dict()})
+            extra = {"sql": sql} if show_sql else {}
+            print_json({"source": source, "draws": draws, "seed": seed, **bt.to_dict(), **extra})
         elif markdown:
             console.print(backtest_markdown(bt), markup=False, highlight=False, soft_wrap=True)
         else:
             _print_backtest(bt, source)
+        if show_sql and not json_:
+            if maven is not None:
+                console.print("-- no SQL: the Maven export is read from its CSV files", markup=False, highlight=False)
+            else:
+                _print_statements(sql, "the deals and their stage history")
         return
-    with runtime() as rt, rt.sessions() as s:
-        data = svc.forecast_report(s, as_of=_date(as_of, "as-of") or _today(), period=period, rng=rng, config=config,
-                                   top=top)
+    with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
+        data = svc.forecast_report(s, as_of=day or _today(), period=period, rng=rng, config=config, top=top,
+                                   today=_today())
+    sql = distinct_statements(statements)
     if json_:
-        print_json(data)
+        print_json({**data, "sql": sql} if show_sql else data)
         return
     _print_forecast(data)
+    if show_sql:
+        _print_statements(sql, "the deals, their stage history, teams and targets")
 
 
 def _print_forecast(d: dict[str, Any]) -> None:
@@ -158,6 +197,18 @@ def _print_forecast(d: dict[str, Any]) -> None:
     for k, v in rows:
         t.add_row(k, v)
     console.print(t)
+    st, sp, lrn = d["stages"], d["spread"], d["learned"]
+    if lrn:
+        console.print(f"Win chances learned from {lrn['window_count']} past window(s) ({lrn['windows'].replace('_', ' ')}) "
+                      f"by stage and age; {st['open_deals_with_a_known_stage']} of the {d['open_deals']} open deals have "
+                      f"a known stage ({st['deals_with_recorded_history']:,} deals have recorded stage history).",
+                      highlight=False)
+    if sp and sp["window_error"] is not None:
+        on = sp["measured_on"].replace("_", " ")
+        console.print(f"The band allows for the coming weeks straying ±{sp['window_error']:.0%} from the average, as past "
+                      f"{on} windows strayed from what the others predicted." if sp["window_error"] > 0 else
+                      f"Past {on} windows strayed from each other no more than the deals' own chances explain: the "
+                      "band holds only that chance.", highlight=False)
     kpi = d["unified_kpi"]
     console.print(f"New paying customers so far: {kpi['so_far']:,}" +
                   (f" of a target of {kpi['target']:,.0f}." if kpi["target"] is not None else " (no target set)."))
@@ -225,6 +276,8 @@ def backtest_summary_markdown(bt: Any) -> str:
             out.append(f"| {h} | {b.replace('_', ' ')} | {e['forecasts']} | {_money(m['mae'])} | {_money(x['mae'])} | "
                        f"{_share(m['mape'])} | {_share(x['mape'])} | {_share(m['wape'])} | {_share(x['wape'])} | "
                        f"{_money(m['bias'])} | {_money(x['bias'])} | {_share(e['model_closer_share'])} |")
-    out += ["", "| horizon | forecasts | actual inside the model's P10–P90 |", "|---|---:|---:|"]
-    out += [f"| {h} | {s['forecasts']} | {_share(s['p10_p90_coverage'])} |" for h, s in bt.summary.items()]
+    out += ["", "| horizon | forecasts | actual inside the model's P10–P90 (ideal 80 %) | below P10 | above P90 |",
+            "|---|---:|---:|---:|---:|"]
+    out += [f"| {h} | {s['forecasts']} | {_share(s['p10_p90_coverage'])} | {_share(s['below_p10'])} | "
+            f"{_share(s['above_p90'])} |" for h, s in bt.summary.items()]
     return "\n".join(out)

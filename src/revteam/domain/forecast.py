@@ -29,28 +29,45 @@ Model
 
         overall       p0    = r over all deal-windows                (0 when nothing was at stake)
         age bucket    p_a   = (n_a·r_a + m·p0) / (n_a + m)            n = deal-windows in the cell
-        stage × age   p_s,a = (n_s,a·r_s,a + m·p_a) / (n_s,a + m)     (each p at most 1)
+        stage         p_s   = (n_s·r_s + m·p0) / (n_s + m)
+        stage × age   p_s,a = (n_s,a·r_s,a + m·p_s) / (n_s,a + m)     (each p at most 1)
 
-    Age is the parent because every past deal has an age at every window, while its stage then is known
-    only from recorded stage changes (``StageHistory``). A deal whose stage is unknown gets its age
-    bucket's rate; without stage history every past deal-window is of unknown stage, today's stages have
-    no data, and every deal gets its age bucket's rate.
+    *Stage* comes from recorded stage changes (``StageHistory``: the ``deal_stage_changes`` table): a
+    deal's stage on day t is its latest move dated t or earlier. The stage is the parent of its cells
+    (``stage_parent="stage"``) because where a deal stands says more about its chances than how old it
+    is (``"age"``: each cell shrinks toward its age bucket instead). A deal whose stage is unknown on a
+    day (no move recorded by then) is a deal-window of the unknown stage and gets its age bucket's rate,
+    p_a; without any stage history every deal gets its age bucket's rate.
 
     *Deals not yet created.* λ = the mean number of deals created and won inside a window; a draw takes
     Poisson(λ) of them, each amount drawn with replacement from those deals' won amounts.
 
-    *Simulation* (``draws``, default 10,000). Draw i uses replicate i mod R of the windows: with
-    ``resample_windows`` the windows are resampled with replacement (R = 200 bootstrap replicates, each
-    with its own p and λ), so a good or bad past period moves every deal at once; otherwise R = 1. The
-    draw is won so far + Σ Bernoulli(p_i)·amount_i + the new deals' amounts (open deals with the same
-    cell and amount are drawn together as one binomial: the same distribution, fewer draws). P10/P50/P90
-    are percentiles of the draws (linear interpolation). The expected value is exact, from the windows as
-    observed: won so far + Σ p_i·amount_i + λ·mean(new-deal amounts). The order of random draws is
-    fixed (replicates, open deals, new-deal counts, their amounts): a seeded generator repeats a forecast.
+    *Spread* (``spread``, ``SPREADS``). The deals' own chances are not the only uncertainty: a whole
+    period can go better or worse than the windows' average (a few large deals, a slow summer).
+    ``window_error`` (default) measures it. Each window in turn is predicted from the others (p and λ
+    learned without it): E_w = Σ p·at stake + λ·mean new amount, against what it won, O_w. What the
+    deals' own chances explain, V_w = Σ p(1−p)·amount² + λ·mean new amount², is taken out::
+
+        τ² = max(0, (Σ_w (O_w − E_w)² − Σ_w V_w) / Σ_w E_w²)
+
+    and every draw multiplies all p (capped at 1) and λ by one factor f ~ Gamma(mean 1, variance τ²).
+    With one window τ² is measured on the sliding windows; with no two windows at all, τ² = 0. Other
+    strategies: ``bootstrap`` (draw i uses replicate i mod 200 of the windows resampled with
+    replacement, each with its own p and λ: it cannot stray further than the best or worst window
+    seen, and with one window not at all) and ``none``.
+
+    *Simulation* (``draws``, default 10,000). A draw is won so far + Σ Bernoulli(f·p_i)·amount_i + the
+    new deals' amounts, Poisson(f·λ) of them (open deals with the same cell and amount are drawn
+    together as one binomial: the same distribution, fewer draws). P10/P50/P90 are percentiles of the
+    draws (linear interpolation). The expected value is exact, from the windows as observed: won so far
+    + Σ p_i·amount_i + λ·mean(new-deal amounts); the draws average slightly below it when f·p is capped.
+    The order of random draws is fixed (spread, open deals, new-deal counts, their amounts): a seeded
+    generator repeats a forecast.
 
 Assumptions
-    Given the period, deals win independently; p depends on stage and age only (not amount or owner); an
-    open deal closes at its open amount; the days left look like the windows chosen. One currency.
+    Given the period and its factor f, deals win independently; p depends on stage and age only (not amount
+    or owner); an open deal closes at its open amount; the days left look like the windows chosen, give or
+    take the window error. One currency.
 
 Edge rules
     * H = 0 (as of the last day of the period): the forecast is won so far, with no spread.
@@ -63,7 +80,10 @@ Worked example (m = 20, age buckets 0–14, 15–29, 30–59, 60–89, 90–179,
     0–14 bucket 40 with 400,000 at stake and 100,000 won (r = 0.25), the 90–179 bucket 5 with nothing
     won (r = 0). p(Acme) = (40·0.25 + 20·0.15) / 60 = 0.2167, p(Globex) = (5·0 + 20·0.15) / 25 = 0.12.
     The windows averaged λ = 0.5 created-and-won deals of mean amount 8,000. Expected = 10,000 +
-    0.2167·20,000 + 0.12·50,000 + 0.5·8,000 = 24,333; the draws spread around it.
+    0.2167·20,000 + 0.12·50,000 + 0.5·8,000 = 24,333; the draws spread around it. Had Acme been in
+    negotiation since 12 January, and 30 past negotiation deal-windows have 300,000 at stake and 180,000
+    won (r = 0.6), p_negotiation = (30·0.6 + 20·0.15) / 50 = 0.42; with 4 of them aged 0–14 days and
+    40,000 of their 50,000 won (r = 0.8), p(Acme) = (4·0.8 + 20·0.42) / 24 = 0.483.
 """
 
 from __future__ import annotations
@@ -75,11 +95,11 @@ from typing import Any
 
 import numpy as np
 
+from revteam.domain.forecast_spread import SPREADS, Spread, window_error
 from revteam.domain.revenue import OPEN, PERIODS, WON, DealTable, day, period_span, to_date, won_revenue
 from revteam.errors import InvalidInput
 
 UNKNOWN_STAGE = "(unknown)"
-REPLICATES = 200
 _NEVER = np.int64(2**40)  # "not closed" as a day number
 
 
@@ -94,7 +114,8 @@ class ForecastConfig:
     lookback_days: int = 400
     windows: str = "auto"  # auto | same_point | sliding
     min_same_point: int = 1
-    resample_windows: bool = True
+    stage_parent: str = "stage"  # what a known stage's cells shrink toward: stage | age
+    spread: str = "window_error"  # how draws differ beyond each deal's own chance: window_error | bootstrap | none
     draws: int = 10_000
 
     def __post_init__(self) -> None:
@@ -103,6 +124,10 @@ class ForecastConfig:
         if self.prior_strength < 0 or self.draws < 1 or self.lookback_days < 1 or self.min_same_point < 1:
             raise InvalidInput("prior_strength ≥ 0; draws, lookback_days, min_same_point ≥ 1.",
                                code="bad_forecast_config")
+        if self.stage_parent not in ("stage", "age"):
+            raise InvalidInput("stage_parent is stage or age.", code="bad_forecast_config")
+        if self.spread not in SPREADS:
+            raise InvalidInput(f"spread is one of {', '.join(SPREADS)}.", code="bad_forecast_config")
         if self.windows not in ("auto", *WINDOWS):
             raise InvalidInput(f"windows is auto or one of {', '.join(WINDOWS)}.", code="bad_forecast_config")
 
@@ -197,18 +222,30 @@ def age_bucket(ages: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
     return np.clip(np.searchsorted(np.asarray(edges), ages, side="right") - 1, 0, len(edges) - 1)
 
 
-def shrink(n: np.ndarray, at_stake: np.ndarray, won: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shrink(n: np.ndarray, at_stake: np.ndarray, won: np.ndarray, m: float,
+           parent: str = "stage") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(overall, by age, by stage × age) win rates from arrays shaped (..., stages, ages): deal-windows,
-    amount at stake and amount won. A level's own rate is won / at stake; see the module docstring."""
+    amount at stake and amount won; stage 0 is the unknown stage. A level's own rate is won / at stake.
+    A known stage's cells shrink toward the stage's rate (``parent="stage"``) or toward their age
+    bucket's (``"age"``); the unknown stage's toward their age bucket's. See the module docstring."""
     def rate(w: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.divide(w, a, out=np.zeros(np.broadcast(w, a).shape), where=a > 0)
 
+    def toward(k: np.ndarray, own: np.ndarray, up: np.ndarray) -> np.ndarray:
+        return np.clip(np.where(k + m > 0, (k * own + m * up) / np.maximum(k + m, 1e-12), up), 0.0, 1.0)
+
     p0 = np.clip(rate(won.sum(axis=(-2, -1)), at_stake.sum(axis=(-2, -1))), 0.0, 1.0)
     na = n.sum(axis=-2)
-    pa = (na * rate(won.sum(axis=-2), at_stake.sum(axis=-2)) + m * p0[..., None]) / np.maximum(na + m, 1e-12)
-    pa = np.clip(np.where(na + m > 0, pa, p0[..., None]), 0.0, 1.0)
-    p = (n * rate(won, at_stake) + m * pa[..., None, :]) / np.maximum(n + m, 1e-12)
-    return p0, pa, np.clip(np.where(n + m > 0, p, pa[..., None, :]), 0.0, 1.0)
+    pa = toward(na, rate(won.sum(axis=-2), at_stake.sum(axis=-2)), p0[..., None])
+    up = np.broadcast_to(pa[..., None, :], n.shape)
+    if parent == "stage":
+        ns = n.sum(axis=-1)
+        ps = toward(ns, rate(won.sum(axis=-1), at_stake.sum(axis=-1)), p0[..., None])
+        known = (np.arange(n.shape[-2]) > 0)[:, None]
+        up = np.where(known, ps[..., None], up)
+    elif parent != "age":
+        raise InvalidInput(f"parent is stage or age, not {parent!r}.", code="bad_forecast_config")
+    return p0, pa, toward(n, rate(won, at_stake), up)
 
 
 @dataclass(frozen=True)
@@ -225,10 +262,14 @@ class Learned:
     won: np.ndarray  # windows × stages × age buckets: amounts won in the window
     new_counts: np.ndarray  # windows: deals created and won inside the window
     new_amounts: np.ndarray  # their won amounts, all windows together
+    at_stake_sq: np.ndarray  # windows × stages × age buckets: Σ open amount² (the chance part of the variance)
+    new_won: np.ndarray  # windows: amount won by the deals created inside the window
+    new_won_sq: np.ndarray  # windows: Σ of their amounts²
 
     @property
     def rates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return shrink(self.n.sum(axis=0), self.at_stake.sum(axis=0), self.won.sum(axis=0), self.config.prior_strength)
+        return shrink(self.n.sum(axis=0), self.at_stake.sum(axis=0), self.won.sum(axis=0), self.config.prior_strength,
+                      self.config.stage_parent)
 
     def probabilities(self, stage: np.ndarray, bucket: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """p of deals in cells (stage code, age bucket): the stage × age rate, or the age-bucket rate where
@@ -237,7 +278,7 @@ class Learned:
             _, pa, p = self.rates
             return np.where(stage == 0, pa[bucket], p[stage, bucket])
         _, pa, p = shrink(*(np.einsum("rw,wsa->rsa", weights, x) for x in (self.n, self.at_stake, self.won)),
-                          self.config.prior_strength)
+                          self.config.prior_strength, self.config.stage_parent)
         return np.where(stage == 0, pa[:, bucket], p[:, stage, bucket])
 
     @property
@@ -253,13 +294,19 @@ class Learned:
         s = np.fromiter((code.get(UNKNOWN_STAGE if x is None else str(x), 0) for x in stages), np.int64, len(stages))
         return s, age_bucket(ages, self.config.age_edges)
 
-    def replicates(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Bootstrap weights of the windows (R × windows) and each replicate's λ; R = 1 without resampling."""
-        w = len(self.windows.start)
-        if not self.config.resample_windows or w < 2:
-            return np.ones((1, w)), np.array([self.new_rate])
-        weights = rng.multinomial(w, np.full(w, 1.0 / w), size=REPLICATES).astype(float)
-        return weights, weights @ self.new_counts / w
+    def cell_probabilities(self, keep: np.ndarray | None = None) -> np.ndarray:
+        """p of every (stage, age bucket) cell as ``probabilities`` gives it, learned from the windows in
+        ``keep`` (a boolean mask; default all)."""
+        k = np.ones(len(self.windows.start), dtype=bool) if keep is None else keep
+        _, pa, p = shrink(self.n[k].sum(axis=0), self.at_stake[k].sum(axis=0), self.won[k].sum(axis=0),
+                          self.config.prior_strength, self.config.stage_parent)
+        p = p.copy()
+        p[0] = pa  # an unknown stage gets its age bucket's rate
+        return p
+
+    def window_error(self) -> float | None:
+        """τ² of the windows (``forecast_spread.window_error``); None with fewer than two windows."""
+        return window_error(self)
 
     def to_dict(self) -> dict[str, Any]:
         labels = self.config.bucket_labels()
@@ -281,7 +328,7 @@ def learn(view: DealTable, windows: Windows, config: ForecastConfig, stages: Sta
     code = {s: i for i, s in enumerate(names)}
     k, cells = len(config.age_edges), len(names) * len(config.age_edges)
     created, closed, won = days_of(view.created_on), days_of(view.closed_on), view.outcome == WON
-    n, wins, at_stake, won_amt, counts, amounts = [], [], [], [], [], []
+    n, wins, at_stake, won_amt, counts, amounts, stake_sq = [], [], [], [], [], [], []
     for t, h in zip(windows.start, windows.length):
         rows = np.flatnonzero((created <= t) & (closed > t))
         s = np.zeros(len(rows), np.int64)
@@ -293,22 +340,26 @@ def learn(view: DealTable, windows: Windows, config: ForecastConfig, stages: Sta
         n.append(np.bincount(cell, minlength=cells))
         wins.append(np.bincount(cell, weights=hit.astype(float), minlength=cells))
         at_stake.append(np.bincount(cell, weights=view.open_amount[rows], minlength=cells))
+        stake_sq.append(np.bincount(cell, weights=view.open_amount[rows] ** 2, minlength=cells))
         won_amt.append(np.bincount(cell, weights=np.where(hit, view.amount[rows], 0.0), minlength=cells))
         new = (created > t) & (created <= t + h) & won & (closed <= t + h)
         counts.append(int(new.sum()))
         amounts.append(view.amount[new])
     shape = (len(n), len(names), k)
-    arrays = (np.reshape(x, shape).astype(float) for x in (n, wins, at_stake, won_amt))
-    return Learned(windows, config, names, *arrays, np.asarray(counts, dtype=float),
-                   np.concatenate(amounts) if amounts else np.zeros(0))
+    n_, wins_, stake_, won_, sq_ = (np.reshape(x, shape).astype(float) for x in (n, wins, at_stake, won_amt, stake_sq))
+    return Learned(windows, config, names, n_, wins_, stake_, won_, np.asarray(counts, dtype=float),
+                   np.concatenate(amounts) if amounts else np.zeros(0), sq_,
+                   np.array([a.sum() for a in amounts], dtype=float), np.array([(a ** 2).sum() for a in amounts],
+                                                                             dtype=float))
 
 
 # --- the forecast --------------------------------------------------------------------------------
 def simulate(won_so_far: float, p: np.ndarray, amounts: np.ndarray, new_rate: np.ndarray, new_amounts: np.ndarray,
-             draws: int, rng: np.random.Generator, counts: np.ndarray | None = None) -> np.ndarray:
+             draws: int, rng: np.random.Generator, counts: np.ndarray | None = None,
+             factor: np.ndarray | None = None) -> np.ndarray:
     """Period revenue in each draw. ``p`` is replicates × open deals (or groups of ``counts`` deals with the
     same p and amount, drawn as one binomial: the same distribution, fewer draws); ``new_rate`` is one λ per
-    replicate."""
+    replicate; ``factor`` (one per draw) multiplies every p (at most 1) and λ of that draw."""
     totals = np.full(draws, float(won_so_far))
     rep = np.arange(draws) % len(new_rate)
     n = p.shape[1]
@@ -318,10 +369,12 @@ def simulate(won_so_far: float, p: np.ndarray, amounts: np.ndarray, new_rate: np
         chunk = max(1, 2_000_000 // n)
         for s in range(0, draws, chunk):
             pr = p[rep[s:s + chunk]]
+            if factor is not None:
+                pr = np.minimum(pr * factor[s:s + chunk, None], 1.0)
             totals[s:s + len(pr)] += ((rng.random(pr[:, single].shape) < pr[:, single]) @ amounts[single]
                                       + rng.binomial(counts[~single], pr[:, ~single]) @ amounts[~single])
     if len(new_amounts) and new_rate.max() > 0:
-        k = rng.poisson(new_rate[rep])
+        k = rng.poisson(new_rate[rep] * (1.0 if factor is None else factor))
         picks = rng.choice(new_amounts, size=int(k.sum()), replace=True)
         totals += np.bincount(np.repeat(np.arange(draws), k), weights=picks, minlength=draws)
     return totals
@@ -339,6 +392,7 @@ class Forecast:
     open_stage: np.ndarray  # its stage at as_of (None: unknown)
     learned: Learned | None
     totals: np.ndarray  # one simulated period revenue per draw
+    spread: Spread | None = None
 
     @property
     def horizon_days(self) -> int:
@@ -403,12 +457,19 @@ def forecast(deals: DealTable, *, as_of: date, period_start: date, period_end: d
     extra = tuple(sorted({str(s) for s in open_stage if s is not None}))
     learned = learn(view, windows, config, stages, extra)
     s, b = learned.cells(open_stage, A - days_of(open_.created_on))
-    weights, new_rate = learned.replicates(rng)
+    tau2: tuple[float | None, str | None] = (None, None)
+    if config.spread == "window_error":
+        tau2 = (learned.window_error(), windows.method)
+        if tau2[0] is None and windows.method != "sliding":  # one same-point window: measure on sliding ones
+            tau2 = (learn(view, sliding_windows(as_of, (period_start, period_end), start, config), config, stages,
+                          extra).window_error(), "sliding")
+    spread = SPREADS[config.spread](learned, rng, config.draws, tau2)
     _, first, count = np.unique(np.column_stack([s, b, open_.amount]), axis=0, return_index=True, return_counts=True)
-    totals = simulate(won, learned.probabilities(s[first], b[first], weights), open_.amount[first], new_rate,
-                      learned.new_amounts, config.draws, rng, count)
+    weights = None if spread.weights.shape[0] == 1 else spread.weights
+    totals = simulate(won, np.atleast_2d(learned.probabilities(s[first], b[first], weights)), open_.amount[first],
+                      spread.new_rate, learned.new_amounts, config.draws, rng, count, spread.factor)
     p = learned.probabilities(s, b)
-    return Forecast(as_of, period_start, period_end, start, won, open_, p, open_stage, learned, totals)
+    return Forecast(as_of, period_start, period_end, start, won, open_, p, open_stage, learned, totals, spread)
 
 
 # --- what stands in the way ----------------------------------------------------------------------

@@ -13,7 +13,9 @@ Errors
     The model's point forecast is its P50. error = forecast − actual; pct error = error / actual.
     Per horizon: MAE (mean |error|), MAPE (mean |pct error| over periods with actual > 0), WAPE
     (Σ |error| / Σ actual: a small month's large percentage does not swamp it), bias (mean error), and
-    the share of actuals inside the P10–P90 band (an honest 80 % band holds about 80 %).
+    the share of actuals inside the P10–P90 band (coverage: an honest 80 % band holds about 80 %), and
+    the shares below P10 and above P90 (about 10 % each; a lopsided split means a biased band rather than
+    a narrow one).
     Each baseline is scored on the rows where it is defined, beside the model's score on the same rows.
 
 Baselines (``BASELINES``), the naive forecasts the model has to beat
@@ -149,7 +151,9 @@ def summarise(rows: Sequence[BacktestRow]) -> dict[str, Any]:
         actual = np.array([r.actual for r in rs])
         model = np.array([r.p50 for r in rs])
         entry: dict[str, Any] = {"forecasts": len(rs), "model": _scores(model, actual),
-                                 "p10_p90_coverage": float(np.mean([r.within_band for r in rs])), "baselines": {}}
+                                 "p10_p90_coverage": float(np.mean([r.within_band for r in rs])),
+                                 "below_p10": float(np.mean([r.actual < r.p10 for r in rs])),
+                                 "above_p90": float(np.mean([r.actual > r.p90 for r in rs])), "baselines": {}}
         for b in BASELINES:
             ok = np.array([r.baselines.get(b) is not None for r in rs], dtype=bool)
             pred = np.array([r.baselines[b] for r, k in zip(rs, ok) if k], dtype=float)

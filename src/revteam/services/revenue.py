@@ -36,7 +36,7 @@ from revteam.domain.revenue import (
     won_revenue,
 )
 from revteam.errors import InvalidInput
-from revteam.store.models import Deal, Target, Team, User
+from revteam.store.models import Deal, DealStageChange, Target, Team, User
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -75,6 +75,24 @@ def current_stages(deals: DealTable, today: date) -> StageHistory:
     """Today's stage of every open deal, dated today: known now, unknown for any earlier day."""
     m = (deals.outcome == 0) & np.array([s is not None for s in deals.stage], dtype=bool)
     return StageHistory(deals.ids[m], np.full(int(m.sum()), day(today)), deals.stage[m])
+
+
+def load_stage_history(session: Session, deals: DealTable, today: date) -> StageHistory:
+    """Every recorded stage change (``deal_stage_changes``), plus, for open deals without any, their current
+    stage dated ``today`` (``current_stages``): known from today on, never for a day before it.
+
+    The forecast keeps only the moves dated on or before its as-of date (``StageHistory.as_of``).
+    """
+    rows = session.execute(select(DealStageChange.deal_id, DealStageChange.changed_on, DealStageChange.to_stage)
+                           .order_by(DealStageChange.deal_id, DealStageChange.changed_on, DealStageChange.id)).all()
+    recorded = StageHistory(np.array([r.deal_id for r in rows], dtype=np.int64),
+                            np.array([r.changed_on for r in rows], dtype="datetime64[D]"),
+                            np.array([r.to_stage for r in rows], dtype=object))
+    now = current_stages(deals, today)
+    keep = ~np.isin(now.deal_id, recorded.deal_id)
+    return StageHistory(np.concatenate([recorded.deal_id, now.deal_id[keep]]),
+                        np.concatenate([recorded.on, now.on[keep]]),
+                        np.concatenate([recorded.stage, now.stage[keep]]))
 
 
 # --- revenue against target ----------------------------------------------------------------------
@@ -122,12 +140,17 @@ def revenue_report(session: Session, *, today: date, first: date | None = None, 
 
 # --- the forecast --------------------------------------------------------------------------------
 def forecast_report(session: Session, *, as_of: date, period: str, rng: np.random.Generator,
-                    config: ForecastConfig = ForecastConfig(), top: int = 10) -> dict[str, Any]:
-    """The forecast of the month or quarter holding ``as_of`` (data through the end of that day)."""
+                    config: ForecastConfig = ForecastConfig(), top: int = 10, today: date | None = None) -> dict[str, Any]:
+    """The forecast of the month or quarter holding ``as_of`` (data through the end of that day).
+
+    ``today`` (default: ``as_of``) dates the current stage of open deals without recorded history: a
+    forecast as of an earlier day does not know it."""
     deals, targets = load_deals(session), load_targets(session)
+    history = load_stage_history(session, deals, today or as_of)
+    recorded = set(history.as_of(as_of).deal_id.tolist()) - set(current_stages(deals, today or as_of).deal_id.tolist())
     start, end = period_span(period, as_of)
     fc = forecast(deals, as_of=as_of, period_start=start, period_end=end, rng=rng, config=config,
-                  stage_history=current_stages(deals, as_of))
+                  stage_history=history)
     target, source = find_target(targets, "won_revenue", start, end, None)
     kpi_target, _ = find_target(targets, "new_customers", start, end, None)
     known = deals.as_of(as_of)
@@ -144,6 +167,12 @@ def forecast_report(session: Session, *, as_of: date, period: str, rng: np.rando
         "baselines": {b: baseline(b, deals, as_of=as_of, period_start=start, period_end=end, kind=period,
                                   history_start=fc.history_start or start) for b in BASELINES},
         "learned": fc.learned.to_dict() if fc.learned else None,
+        "stages": {"open_deals_with_a_known_stage": int(sum(st is not None for st in fc.open_stage)),
+                   "deals_with_recorded_history": len(recorded)},
+        "spread": None if fc.spread is None else {
+            "method": fc.spread.method,
+            "window_error": None if fc.spread.tau2 is None else float(np.sqrt(fc.spread.tau2)),
+            "measured_on": fc.spread.tau2_from},
         **_currency_note(session),
     }
 
@@ -157,7 +186,8 @@ def backtest_database(session: Session, *, today: date, rng: np.random.Generator
         raise InvalidInput("There are no deals to backtest on; import deals or build the demo first.",
                            code="backtest_no_deals")
     first = min(deals.created_on).astype(object)
-    return backtest(deals, forecast_days(first, today), rng=rng, config=config, data_end=today - timedelta(days=1))
+    return backtest(deals, forecast_days(first, today), rng=rng, config=config, data_end=today - timedelta(days=1),
+                    stage_history=load_stage_history(session, deals, today))
 
 
 @dataclass(frozen=True)
