@@ -192,37 +192,35 @@ QUANTILES = (0.5, 0.75, 0.9)  # one exact multi-quantile per pair: the values ar
 
 def funnel_table(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], positions: dict[str, int],
                  pairs: list[tuple[str, str]]) -> Any:
-    """The whole funnel in one query: for every group, every chosen stage A (``from_stage``) and every
-    later stage B (``to_stage``): ``entered`` (reached A in the period), ``converted`` (cohort: of those,
-    reached B; period: reached B in the period) and, for the requested ``pairs``, velocity (days from A to
-    B of the cohort's converted contacts: median, p75, p90, mean). A row with ``to_stage`` null carries
-    ``entered`` for every stage, the last one included. Rows with ``entered`` 0 are left out.
-    ``split_funnel`` turns the rows into the entered / conversion / velocity lists."""
+    """The whole funnel in one query, one row per group and chosen stage A (``from_rank`` = A's index in
+    ``stages``) whose cohort is not empty: ``entered`` (reached A in the period); ``c{j}`` for every
+    stage j: how many converted to it (cohort: of the entered, reached j; period: reached j in the
+    period, in the same group; 0 for j ≤ A); and for the requested ``pairs`` starting at A, ``q{j}``
+    (median, p75, p90 of the days from A to j of the cohort's converted contacts) and ``mean{j}``
+    (null elsewhere). ``split_funnel`` lays the rows out as the entered / conversion / velocity lists;
+    the columns stay few so that the query compiles fast."""
     k = len(stages)
     rank = {s: i for i, s in enumerate(stages)}
     wanted = {(rank[a], rank[b]) for a, b in pairs}
     aggs = _stage_aggregates(_with_attribute(progress(t, stages, positions), t, spec), spec, k, wanted)
-    nothing = {v: ibis.null("float64") for v in VELOCITY}
+    no_q, no_mean, zero = ibis.null("array<float64>"), ibis.null("float64"), ibis.literal(0, "int64")
     parts = []
-    for i, a in enumerate(stages):
+    for i in range(k):
         agg = aggs[i]
-        base = agg.filter(agg[f"e{i}"] > 0)
-        parts.append(base.select(group=base.grp, from_stage=ibis.literal(a), to_stage=ibis.null("string"),
-                                 from_rank=ibis.literal(i), entered=base[f"e{i}"], converted=ibis.null("int64"),
-                                 **nothing))
-        for j in range(i + 1, k):
-            if spec.mode == "period":  # flow: how many reached B in the period, in the same group
-                bj = aggs[j].select(b_grp=aggs[j].grp, converted=aggs[j][f"e{j}"])
-                joined = base.left_join(bj, base.grp == bj.b_grp)
-                converted = joined.converted.fill_null(0).cast("int64")
-                rows = joined
-            else:
-                rows, converted = base, base[f"c{i}_{j}"]
-            q = rows[f"q{i}_{j}"] if (i, j) in wanted else None
-            vel = ({**{v: q[n] for n, v in enumerate(VELOCITY[:3])}, "mean_days": rows[f"mean{i}_{j}"]}
-                   if q is not None else nothing)
-            parts.append(rows.select(group=rows.grp, from_stage=ibis.literal(a), to_stage=ibis.literal(stages[j]),
-                                     from_rank=ibis.literal(i), entered=rows[f"e{i}"], converted=converted, **vel))
+        rows = agg.filter(agg[f"e{i}"] > 0)
+        if spec.mode == "period":  # flow: how many reached j in the period, in the same group
+            for j in range(i + 1, k):
+                bj = aggs[j].select(**{f"g{j}": aggs[j].grp, f"n{j}": aggs[j][f"e{j}"]})
+                rows = rows.left_join(bj, rows.grp == bj[f"g{j}"])
+            conv = {f"c{j}": rows[f"n{j}"].fill_null(0).cast("int64") if j > i else zero for j in range(k)}
+        else:
+            conv = {f"c{j}": rows[f"c{i}_{j}"] if j > i else zero for j in range(k)}
+        vel = {}
+        for j in range(k):
+            vel[f"q{j}"] = rows[f"q{i}_{j}"] if (i, j) in wanted else no_q
+            vel[f"mean{j}"] = rows[f"mean{i}_{j}"] if (i, j) in wanted else no_mean
+        parts.append(rows.select(group=rows.grp, from_rank=ibis.literal(i, "int64"),
+                                 entered=rows[f"e{i}"].cast("int64"), **conv, **vel))
     return ibis.union(*parts)
 
 
@@ -231,26 +229,23 @@ def split_funnel(rows: list[dict[str, Any]], stages: tuple[str, ...],
     """``funnel_table`` rows → (entered, conversion, velocity), groups by size (most entered first, then
     name), stages in funnel order. Conversion lists every pair A < B of a group that reached A, with 0
     where nobody converted; velocity lists the requested pairs where somebody converted."""
-    order = {s: i for i, s in enumerate(stages)}
     size: dict[Any, int] = {}
     for r in rows:
-        if r["to_stage"] is None:
-            size[r["group"]] = size.get(r["group"], 0) + int(r["entered"])
+        size[r["group"]] = size.get(r["group"], 0) + int(r["entered"])
     groups = sorted(size, key=lambda g: (-size[g], str(g)))
     place = {g: n for n, g in enumerate(groups)}
-    rows = sorted(rows, key=lambda r: (place[r["group"]], order[r["from_stage"]],
-                                       -1 if r["to_stage"] is None else order[r["to_stage"]]))
-    wanted = set(pairs)
+    rank = {s: i for i, s in enumerate(stages)}
+    wanted = {(rank[a], rank[b]) for a, b in pairs}
     entered, conversion, velocity = [], [], []
-    for r in rows:
-        g, a, b, n = r["group"], r["from_stage"], r["to_stage"], int(r["entered"])
-        if b is None:
-            entered.append({"group": g, "stage": a, "rank": order[a], "contacts": n})
-            continue
-        converted = int(r["converted"] or 0)
-        conversion.append({"group": g, "from_stage": a, "to_stage": b, "entered": n, "converted": converted,
-                           "rate": converted / n})
-        if (a, b) in wanted and converted and r["median_days"] is not None:
-            velocity.append({"group": g, "from_stage": a, "to_stage": b, "contacts": converted,
-                             **{v: r[v] for v in VELOCITY}})
+    for r in sorted(rows, key=lambda r: (place[r["group"]], r["from_rank"])):
+        g, i, n = r["group"], int(r["from_rank"]), int(r["entered"])
+        entered.append({"group": g, "stage": stages[i], "rank": i, "contacts": n})
+        for j in range(i + 1, len(stages)):
+            converted = int(r[f"c{j}"] or 0)
+            conversion.append({"group": g, "from_stage": stages[i], "to_stage": stages[j], "entered": n,
+                               "converted": converted, "rate": converted / n})
+            q = r[f"q{j}"]
+            if (i, j) in wanted and converted and q is not None:
+                velocity.append({"group": g, "from_stage": stages[i], "to_stage": stages[j], "contacts": converted,
+                                 **dict(zip(VELOCITY, [*(float(x) for x in q), float(r[f"mean{j}"])]))})
     return entered, conversion, velocity
