@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         "duckdb", description="Engine that runs the analytics: `duckdb` (in process) or `spark` (needs `revteam[spark]`)."
     )
     spark_master: str = Field("local[2]", description="Spark master URL when the analytics engine is `spark`.")
+    warm_analytics: bool = Field(
+        True, description="Compute the analytics pages' default answers in a background thread when the web app "
+        "starts and again after the data changes, so the pages answer from memory (see docs/web.md)."
+    )
+    warm_interval_seconds: float = Field(
+        5.0, gt=0, description="How often the warm-up thread checks whether the data changed, in seconds."
+    )
     digest_hour: int = Field(8, ge=0, le=23, description="Local hour (SLA time zone) at which the daily digest of unworked leads is sent.")
 
     @model_validator(mode="after")

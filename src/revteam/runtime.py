@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +19,41 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     _analytics: Any = field(default=None, repr=False)
+    _attribution: Any = field(default=None, repr=False)
+    _answers: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # the warm-up thread asks too
 
     @property
     def analytics(self) -> Any:
         """The analytics runner for this database (created on first use; keeps its warm snapshot)."""
-        if self._analytics is None:
-            from revteam.analytics.runner import Analytics
+        with self._lock:
+            if self._analytics is None:
+                from revteam.analytics.runner import Analytics
 
-            self._analytics = Analytics(self.engine, self.settings.analytics_engine)
-        return self._analytics
+                self._analytics = Analytics(self.engine, self.settings.analytics_engine)
+            return self._analytics
+
+    @property
+    def attribution(self) -> Any:
+        """Attribution journeys and model credit for this database, kept per data fingerprint (created on first use)."""
+        with self._lock:
+            if self._attribution is None:
+                from revteam.analytics.snapshot import fingerprint
+                from revteam.services.attribution_cache import AttributionCache
+
+                self._attribution = AttributionCache(self.sessions, lambda: fingerprint(self.engine))
+            return self._attribution
+
+    @property
+    def answers(self) -> Any:
+        """Answers of services that read the database directly (the forecast page), kept per data fingerprint."""
+        with self._lock:
+            if self._answers is None:
+                from revteam.analytics.snapshot import fingerprint
+                from revteam.services.answer_cache import AnswerCache
+
+                self._answers = AnswerCache(lambda: fingerprint(self.engine))
+            return self._answers
 
 
 def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:

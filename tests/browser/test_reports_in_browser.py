@@ -1,6 +1,7 @@
 """The analytics pages (issue #4) in a real browser at 1280 and 390 px: funnel (overall and by source),
-attribution and one deal's credit, content ROI and one piece, revenue and the forecast fan chart. Each is
-photographed (``leader-<page>-<width>.png``); nothing may scroll sideways and the console stays clean.
+attribution and one deal's credit, content ROI (with its model picker) and one piece, revenue and the
+forecast fan chart. Each is photographed (``leader-<page>-<width>.png``); nothing may scroll sideways and
+the console stays clean.
 
 The module adds two years of closed deals and a target to the shared site so the forecast has history
 to learn from; it sorts after the other browser modules, so their counts are not disturbed.
@@ -85,8 +86,16 @@ def test_every_analytics_page_at_both_widths(leader: Tab, screenshots: Path) -> 
 
     page.goto("/content")
     assert page.locator("table.content-table tbody tr").count() >= 1
+    assert page.locator("table.content-table thead th", has_text="Credited (W-shaped)").count() == 1
     no_horizontal_scroll(leader)
     leader.shot(screenshots, "leader-content")
+    page.locator("select[name=model]").select_option("linear")  # the model picker
+    page.locator("select[name=sort]").select_option("credited")
+    page.locator("form.analytics-form button[type=submit]").click()
+    page.wait_for_url("**/content?*model=linear*")
+    assert page.locator("table.content-table thead th", has_text="Credited (Linear)").count() == 1
+    no_horizontal_scroll(leader)
+    leader.shot(screenshots, "leader-content-linear")
     page.locator("table.content-table tbody tr a").first.click()
     page.wait_for_url("**/content/*")
     assert page.locator(".hbars .hbar").count() >= 10  # one bar per model

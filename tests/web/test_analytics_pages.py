@@ -125,8 +125,15 @@ def test_content_roi_table_and_drill_down(leader: Any, seeded: dict[str, int]) -
     assert r.status_code == 200
     text = plain(r.text)
     assert "Top 5 by traffic" in text and "Pieces, by influenced revenue" in text
-    # title, category, traffic 2, MQLs 1, deals influenced 2, won 1, influenced revenue, used 0
-    assert "What does a CRM really cost? pricing 2 1 2 1 $30,000 0" in text
+    # title, category, traffic 2, MQLs 1, deals influenced 2, won 1, influenced revenue, credited (W-shaped), used 0
+    assert "Credited (W-shaped)" in text
+    assert "What does a CRM really cost? pricing 2 1 2 1 $30,000 $18,000 0" in text
+    r = leader.get("/content", params={"model": "linear", "sort": "credited"})
+    assert r.status_code == 200
+    text = plain(r.text)
+    assert "Pieces, by revenue credited" in text and "Credited (Linear)" in text
+    assert "What does a CRM really cost? pricing 2 1 2 1 $30,000 $10,000 0" in text
+    assert '<option value="linear" selected>' in r.text
     r = leader.get(f"/content/{seeded['content_id']}")
     assert r.status_code == 200
     text = plain(r.text)
@@ -138,6 +145,8 @@ def test_content_roi_table_and_drill_down(leader: Any, seeded: dict[str, int]) -
 def test_content_bad_window_is_a_message(leader: Any) -> None:
     r = leader.get("/content", params={"start": "2026-03-10", "end": "2026-03-01"})
     assert r.status_code == 422 and "must end after it starts" in r.text
+    r = leader.get("/content", params={"model": "coin_flip"})
+    assert r.status_code == 422 and "Unknown model &#39;coin_flip&#39;" in r.text
 
 
 def test_forecast_revenue_against_target(leader: Any, seeded: dict[str, int]) -> None:
@@ -167,3 +176,42 @@ def test_forecast_fan_chart_with_history(runtime: Runtime, leader: Any, seeded: 
     assert "Forecast (P50)" in text and "Range P10–P90" in text and "Target $100,000" in text
     assert r.text.count('<svg class="fan"') == 2 and r.text.count('class="fan-band"') == 2
     assert "What stands in the way" in text and "Open 3" in text
+
+
+def test_an_update_shows_on_the_next_page_load(leader: Any, runtime: Runtime, seeded: dict[str, int],
+                                                people: dict[str, User]) -> None:
+    """Updates change no row count and no highest id; the data versions still tell every cache."""
+    from revteam.store.models import Deal
+
+    before = {path: plain(leader.get(path, params=params).text) for path, params in (
+        ("/content", {"sort": "influenced_revenue"}), ("/attribution", {"model": "linear"}),
+        ("/funnel", {"by": "rep"}))}
+    assert "1 won deal attributed" in before["/attribution"]
+    assert "What does a CRM really cost? pricing 2 1 2 1 $30,000" in before["/content"]
+    assert "AE Person" in before["/funnel"]
+    with runtime.sessions() as s:  # the open Acme platform deal (Ben, 48,000) closes won; Ben moves to the SDR
+        deal = s.get(Deal, seeded["open_deal_id"])
+        deal.outcome, deal.stage, deal.closed_on = "won", "won", date(2026, 3, 12)
+        s.get(Contact, record_contact_id(s)).owner_id = people["sdr"].id
+        s.commit()
+    content = plain(leader.get("/content", params={"sort": "influenced_revenue"}).text)
+    assert "What does a CRM really cost? pricing 2 1 2 2 $78,000" in content  # two won now: 30,000 + 48,000
+    attribution = plain(leader.get("/attribution", params={"model": "linear"}).text)
+    assert "2 won deals attributed" in attribution
+    funnel = plain(leader.get("/funnel", params={"by": "rep"}).text)
+    assert "AE Person" not in funnel and "SDR Person" in funnel
+
+
+def record_contact_id(s: Any) -> int:
+    return s.scalar(select(Contact.id).where(Contact.email == "ben@acme-rockets.com"))
+
+
+def test_the_forecast_page_is_kept_until_the_data_changes(leader: Any, runtime: Runtime, seeded: dict[str, int]) -> None:
+    first = plain(leader.get("/forecast").text)
+    assert "Mar 2026 $42.5K of $100K · 42%" in first
+    assert plain(leader.get("/forecast").text) == first
+    with runtime.sessions() as s:  # raising the March target is an UPDATE of a table the page reads
+        target = s.scalar(select(Target).where(Target.metric == "won_revenue"))
+        target.value = Decimal("85000")
+        s.commit()
+    assert "Mar 2026 $42.5K of $85K · 50%" in plain(leader.get("/forecast").text)

@@ -18,7 +18,9 @@ from sqlalchemy import Engine as SqlEngine
 from revteam.analytics import content as C
 from revteam.analytics import funnel as F
 from revteam.analytics.engines import Engine, connect
-from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables
+from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables, fingerprint
+
+MAX_COMPILED = 256  # compiled queries kept (a funnel answer is one query, content ROI two)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Analytics:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._results: dict[Any, AnalyticsResult] = {}
+        self._compiled: dict[tuple[Any, ...], tuple[str, str]] = {}  # (kind, spec, stages, query) → SQL
 
     def tables(self) -> tuple[dict[str, Any], Snapshot]:
         snap = self.cache.get(self.sql_engine)
@@ -91,10 +94,22 @@ class Analytics:
         assert self._snapshot is not None
         return self._tables, self._snapshot
 
-    def _run(self, name: str, expr: Any) -> Query:
+    def cached(self, kind: str, spec: Any) -> bool:
+        """Whether the answer to ``kind`` (funnel, content_roi) for ``spec`` on the data as it is now is in memory."""
+        key = (kind, spec, fingerprint(self.sql_engine))
+        with self._lock:
+            return key in self._results
+
+    def _run(self, name: str, expr: Any, key: tuple[Any, ...]) -> Query:
+        """Execute one query; its SQL (the engine's and the readable one) is compiled once per ``key``."""
         assert self._engine is not None
-        sql = str(ibis.to_sql(expr, dialect=self._engine.dialect))
-        return Query(name, _records(self._engine.execute(expr)), sql)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._engine.compile(expr)
+            self._compiled[key] = compiled
+            while len(self._compiled) > MAX_COMPILED:
+                self._compiled.pop(next(iter(self._compiled)))
+        return Query(name, _records(self._engine.execute_compiled(compiled[0], expr)), compiled[1])
 
     def _answer(self, kind: str, spec: Any, build: Any) -> AnalyticsResult:
         """Cached by (kind, spec, data fingerprint): the same question on the same data is answered once."""
@@ -110,8 +125,10 @@ class Analytics:
                 "positions": {r["key"]: int(r["position"]) for r in ls},
             }
             result = AnalyticsResult(kind, self.engine_name, 0.0)
+            # the SQL depends on the question and the stage configuration, not on the rows: compiled once
+            shape = (kind, spec, context["main"], tuple(sorted(context["positions"].items())))
             for name, expr in build(t, context, result):
-                result.queries[name] = self._run(name, expr)
+                result.queries[name] = self._run(name, expr, (*shape, name))
             post = getattr(result, "_post", None)
             if post is not None:
                 post(result)

@@ -1,22 +1,52 @@
-"""``revteam funnel``: conversion between lifecycle stages and velocity, with --json and --show-sql."""
+"""``revteam funnel | content-roi | attribution``: the analytics reports, each with --json and --show-sql.
+
+``--show-sql`` prints what ran: the Ibis-compiled SQL of the funnel and content queries, and the
+statements that read the attribution journeys from the operational database (the models themselves run
+in NumPy). Long ``IN (?, ?, …)`` lists are shortened and repeated statements shown once with a count.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from revteam.cli.common import JsonOption, capture_sql, console, print_json, runtime, translate_errors
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL the engine ran.")
+SeedOption = typer.Option(11, "--seed", help="Seed of the random draws of sampled Shapley (many keys, e.g. content "
+                                             "grain): the same data and seed give the same numbers.")
+_PLACEHOLDERS = re.compile(r"(\?|%\([^)]+\)s|\$\d+|:\w+)(?:, (?:\?|%\([^)]+\)s|\$\d+|:\w+)){3,}")
+
+
+def _shorten(statement: str) -> str:
+    """``IN (?, ?, ?, ?, ?)`` → ``IN (?, … 5 values)``: the chunked id lists stay readable."""
+    return _PLACEHOLDERS.sub(lambda m: f"{m.group(1)}, … {m.group(0).count(',') + 1} values", statement)
+
+
+def compact_statements(statements: list[str]) -> list[str]:
+    """Each distinct statement once, in first-run order, with how many times it ran when more than once."""
+    counts: dict[str, int] = {}
+    for sql in statements:
+        short = _shorten(" ".join(sql.split()))
+        counts[short] = counts.get(short, 0) + 1
+    return [f"{sql}  -- ran {n} times" if n > 1 else sql for sql, n in counts.items()]
 
 
 def _print_sql(result: Any) -> None:
     for name, q in result.queries.items():
         console.print(f"[bold]-- {name}[/]")
         console.print(q.sql, markup=False, highlight=False)
+
+
+def _print_statements(statements: list[str]) -> None:
+    console.print(f"[bold]-- {len(statements)} SQL statement(s) read the attribution journeys; the models ran in NumPy[/]")
+    for sql in statements:
+        console.print(sql, markup=False, highlight=False, soft_wrap=True)
 
 
 def _date(value: str | None, name: str) -> date | None:
@@ -79,33 +109,56 @@ def content_roi_command(
     start: str = typer.Option(None, help="Window start, YYYY-MM-DD."),
     end: str = typer.Option(None, help="Window end, YYYY-MM-DD (exclusive)."),
     content: int = typer.Option(None, "--content", help="One content piece (id): its drill-down."),
+    model: str = typer.Option("w_shaped", help="The attribution model of the 'credited' column (--json has all)."),
+    seed: int = SeedOption,
     limit: int = typer.Option(20, help="Pieces to show in the table."),
     json_: bool = JsonOption,
     show_sql: bool = ShowSql,
 ) -> None:
     """What every content piece did: traffic, leads and MQLs it touched, deals and revenue it influenced,
-    times reps used it and how helpful they said it was; and the top pieces by traffic each week."""
+    the won revenue each attribution model credits to it (deals closed in the window), times reps used it
+    and how helpful they said it was; and the top pieces by traffic each week."""
     from revteam.analytics.content import ContentSpec
+    from revteam.domain.attribution import MODELS
+    from revteam.errors import InvalidInput
+    from revteam.services.attribution_cache import AttributionCache
+    from revteam.services.content_credit import content_roi, deals_closed_in
 
+    if model not in MODELS:
+        raise InvalidInput(f"Unknown model {model!r}; use one of: {', '.join(MODELS)}.", code="bad_attribution_model")
     spec = ContentSpec(start=_date(start, "start"), end=_date(end, "end"), content_id=content)
     with runtime() as rt:
         with console.status("computing content ROI…"):
-            result = rt.analytics.content_roi(spec)
+            once = AttributionCache(rt.sessions, lambda: None)  # one process, one answer: no freshness check
+            with capture_sql(rt.engine) as statements:
+                once.journeys("content", *deals_closed_in(spec))
+            result = content_roi(rt.analytics, once, spec, seed=seed)
+    journeys_sql = compact_statements(statements)
     if json_:
-        print_json(result.to_dict(with_sql=show_sql))
+        data = result.to_dict(with_sql=show_sql)
+        if show_sql:
+            data["sql"]["credited"] = journeys_sql
+        print_json(data)
         return
-    t = Table(title="Content ROI" + (f" {start or '…'} to {end or '…'}" if start or end else ""))
-    t.add_column("piece", no_wrap=True, max_width=38, overflow="ellipsis")
-    t.add_column("category", no_wrap=True, max_width=12, overflow="ellipsis")
-    for col in ("traffic", "MQLs", "deals", "won", "influenced revenue", "used", "helpful"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for p in result.rows("pieces")[:limit]:
-        t.add_row(p["title"][:60], p["category"] or "", f"{p['traffic']:,}", f"{p['mqls']:,}", f"{p['deals_influenced']:,}",
-                  f"{p['won_deals']:,}", f"{p['influenced_revenue']:,.0f}", f"{p['used_in_deals']:,}",
-                  "" if p["helpful_share"] is None else f"{p['helpful_share']:.0%}")
+    label = MODELS[model].label
+    t = Table(title="Content ROI" + (f" {start or '…'} to {end or '…'}" if start or end else "")
+              + f"; credited: won revenue under {label}", caption="--json has the category and every model",
+              box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)  # fits 80 columns
+    heads = ("traffic", "MQLs", "deals", "won", "influenced", "credited", "used", "helpful")
+    rows = [[f"{p['traffic']:,}", f"{p['mqls']:,}", f"{p['deals_influenced']:,}", f"{p['won_deals']:,}",
+             f"{p['influenced_revenue']:,.0f}", f"{p['credited'][model]:,.0f}", f"{p['used_in_deals']:,}",
+             "" if p["helpful_share"] is None else f"{p['helpful_share']:.0%}"] for p in result.rows("pieces")[:limit]]
+    widths = [max([len(col)] + [len(r[i]) for r in rows]) for i, col in enumerate(heads)]
+    title_width = max(10, min(34, console.width - sum(widths) - 2 * len(heads) - 1))  # the title gives way
+    t.add_column("piece", no_wrap=True, width=title_width, overflow="ellipsis")
+    for col, w in zip(heads, widths):
+        t.add_column(col, justify="right", no_wrap=True, min_width=w)
+    for p, cells in zip(result.rows("pieces"), rows):
+        t.add_row(p["title"][:60], *cells)
     console.print(t)
     if show_sql:
         _print_sql(result)
+        _print_statements(journeys_sql)
 
 
 @translate_errors
@@ -115,6 +168,7 @@ def attribution_command(
     start: str = typer.Option(None, help="Deals closed from this date, YYYY-MM-DD."),
     end: str = typer.Option(None, help="Deals closed up to this date, YYYY-MM-DD (inclusive)."),
     deal: int = typer.Option(None, "--deal", help="Explain one won deal: which touches got how much and why."),
+    seed: int = SeedOption,
     limit: int = typer.Option(15, help="Keys to show in the table."),
     json_: bool = JsonOption,
     show_sql: bool = ShowSql,
@@ -129,15 +183,18 @@ def attribution_command(
         raise InvalidInput(f"Unknown model {model!r}; use one of: all, {', '.join(MODELS)}.", code="bad_attribution_model")
     with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
         if deal is not None:
-            data = A.explain_deal(s, deal, model="w_shaped" if model == "all" else model, grain=grain)
+            one = "w_shaped" if model == "all" else model
+            data = A.explain_deal(s, deal, model=one, grain=grain, **A.model_params(one, seed))
         else:
             js = A.revenue_journeys(s, grain=grain, start=_date(start, "start"), end=_date(end, "end"))
             models = list(MODELS) if model == "all" else [model]
-            credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m)} for m in models}
+            credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **A.model_params(m, seed))}
+                       for m in models}
             si = A.sourced_and_influenced(js)
-            data = {"grain": grain, "models": models, "deals": int(js.journeys.n_journeys),
+            data = {"grain": grain, "models": models, "seed": seed, "deals": int(js.journeys.n_journeys),
                     "unattributed": js.unattributed,
                     "keys": [{**r, **{m: credits[m].get(r["key"], 0.0) for m in models}} for r in si]}
+    statements = compact_statements(statements)
     if show_sql and json_:
         data["sql"] = statements
     if json_:
@@ -163,6 +220,4 @@ def attribution_command(
             t.add_row(r["label"], f"{r['sourced']:,.0f}", f"{r['influenced']:,.0f}", *(f"{r[m]:,.0f}" for m in data["models"]))
         console.print(t)
     if show_sql and not json_:
-        console.print(f"[bold]-- {len(statements)} SQL statement(s) read the journeys; the models ran in NumPy[/]")
-        for sql in statements:
-            console.print(sql, markup=False, highlight=False)
+        _print_statements(statements)

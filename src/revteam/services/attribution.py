@@ -42,7 +42,7 @@ Worked example
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -58,6 +58,13 @@ GRAINS = ("channel", "campaign", "content")
 NONE_KEY = "(none)"
 LEAD_STAGES = ("lead", "mql")
 DEFAULT_LOOKBACK_DAYS = 365
+DEFAULT_SEED = 11  # Shapley over many keys is sampled: the pages and the CLI draw from this seed by default
+
+
+def model_params(model: str, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """What ``model`` needs besides the journeys: Shapley gets a numpy Generator seeded with ``seed``, so the
+    same data and seed give the same sampled values (exact Shapley, over few keys, ignores it)."""
+    return {"rng": np.random.default_rng(seed)} if model == "shapley" else {}
 
 
 @dataclass
@@ -256,6 +263,36 @@ def stage_journeys(session: Session, stage: str, *, grain: str = "channel", star
     return builder.build(session, [])
 
 
+def restrict(js: JourneySet, start: date | None = None, end: date | None = None) -> JourneySet:
+    """The revenue journeys of the deals closed in [start, end], taken from a set built over more deals.
+
+    Each deal's journey depends only on the deal (its touches in its own window), so this equals
+    ``revenue_journeys`` for the narrower period, key order included (keys are numbered by first
+    appearance, as the builder numbers them); it just skips the database.
+    """
+    def inside(subject: dict[str, Any]) -> bool:
+        closed = subject["closed_on"]
+        return (start is None or closed >= start) and (end is None or closed <= end)
+
+    if start is None and end is None:
+        return js
+    j = js.journeys
+    rows = np.asarray([i for i, subject in enumerate(js.subjects) if inside(subject)], dtype=np.int64)
+    unattributed = [u for u in js.unattributed if inside(u)]
+    sub = j.subset(rows)
+    lengths = j.lengths[rows]
+    touch = (np.repeat(j.starts[rows] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+             + np.arange(int(lengths.sum()))) if len(rows) else np.zeros(0, dtype=np.int64)
+    used, first = np.unique(sub.key, return_index=True)
+    order = used[np.argsort(first, kind="stable")]
+    remap = np.full(j.n_keys, -1, dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    keys = tuple(j.keys[int(k)] for k in order)
+    journeys = replace(sub, keys=keys, key=remap[sub.key].astype(np.int32) if len(sub.key) else sub.key, _cache={})
+    return JourneySet(journeys, js.grain, {k: v for k, v in js.labels.items() if k in set(keys)},
+                      [js.subjects[int(i)] for i in rows], [js.touch_ids[int(t)] for t in touch], unattributed)
+
+
 def credit_rows(js: JourneySet, model: str, measure: str = "value", **params: Any) -> list[dict[str, Any]]:
     """One row per key: its credit under ``model`` (largest first)."""
     if js.journeys.n_journeys == 0:
@@ -291,6 +328,17 @@ def sourced_and_influenced(js: JourneySet, *, sourced_by: str = "first_touch") -
     return sorted(out.values(), key=lambda r: (-r["influenced"], -r["sourced"], r["label"]))
 
 
+def deal_population(session: Session, deal_id: int, *,
+                    lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> tuple[Deal, date, date]:
+    """A won deal and the close dates of the deals its model learns from: the ``lookback_days`` up to its close."""
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"No deal {deal_id}.", code="deal_not_found")
+    if deal.outcome != "won" or deal.closed_on is None:
+        raise InvalidInput(f"Deal {deal_id} is not won; only won revenue is attributed.", code="deal_not_won")
+    return deal, deal.closed_on - timedelta(days=lookback_days), deal.closed_on
+
+
 def explain_deal(session: Session, deal_id: int, *, model: str = "w_shaped", grain: str = "channel",
                  lookback_days: int = DEFAULT_LOOKBACK_DAYS, **params: Any) -> dict[str, Any]:
     """Which touches of a won deal got how much credit under ``model``, and why (rows a page can show).
@@ -298,22 +346,25 @@ def explain_deal(session: Session, deal_id: int, *, model: str = "w_shaped", gra
     The model runs on every deal closed in the ``lookback_days`` up to this deal's close date (the
     population Markov and Shapley learn from); the rule-based models only ever read this deal's journey.
     """
-    deal = session.get(Deal, deal_id)
-    if deal is None:
-        raise NotFound(f"No deal {deal_id}.", code="deal_not_found")
-    if deal.outcome != "won" or deal.closed_on is None:
-        raise InvalidInput(f"Deal {deal_id} is not won; only won revenue is attributed.", code="deal_not_won")
-    js = revenue_journeys(session, grain=grain, start=deal.closed_on - timedelta(days=lookback_days),
-                          end=deal.closed_on, lookback_days=lookback_days)
+    deal, start, end = deal_population(session, deal_id, lookback_days=lookback_days)
+    js = revenue_journeys(session, grain=grain, start=start, end=end, lookback_days=lookback_days)
     row = next((i for i, s in enumerate(js.subjects) if s["id"] == deal_id), None)
+    a = None if row is None else attribute(js.journeys, model, touches=True, **params)
+    return explained(session, deal, js, a, model=model, grain=grain,
+                     half_life_days=params.get("half_life_days"))
+
+
+def explained(session: Session, deal: Deal, js: JourneySet, a: Any, *, model: str, grain: str,
+              half_life_days: float | None = None) -> dict[str, Any]:
+    """The explanation rows of ``deal`` from its population's journeys and the model's touch shares."""
     head = {"deal_id": deal.id, "name": deal.name, "amount": float(deal.amount), "currency": deal.currency,
             "closed_on": deal.closed_on, "model": model, "grain": grain, "rows": []}
+    row = next((i for i, s in enumerate(js.subjects) if s["id"] == deal.id), None)
     if row is None:
-        head["unattributed"] = next(u["reason"] for u in js.unattributed if u["id"] == deal_id)
+        head["unattributed"] = next(u["reason"] for u in js.unattributed if u["id"] == deal.id)
         return head
-    a = attribute(js.journeys, model, touches=True, **params)
-    touch_rows = explain_journey(js.journeys, a, row, **({"half_life_days": params["half_life_days"]}
-                                                         if "half_life_days" in params else {}))
+    touch_rows = explain_journey(js.journeys, a, row,
+                                 **({"half_life_days": half_life_days} if half_life_days is not None else {}))
     tids = [js.touch_ids[r.touch] for r in touch_rows]
     info = {t.id: t for t in session.scalars(select(Touchpoint).where(Touchpoint.id.in_(tids)))}
     for r, tid in zip(touch_rows, tids):

@@ -8,9 +8,10 @@ Why
     outside revteam) in one cheap query per request.
 
 Which tables
-    ``WATCHED``: each table the analytics snapshot reads, with the columns it reads. An update that only
-    touches other columns (a user's ``last_login_at``, a contact's stored score) leaves the version alone,
-    so it does not throw away a warm snapshot.
+    ``WATCHED``: each table the analytics snapshot, the attribution journeys and the revenue and forecast
+    page read, with the columns they read (or all). An update that only touches other columns (a user's
+    e-mail or password, a contact's title) leaves the version alone, so it does not throw away a warm
+    snapshot.
 
 Who bumps
     * Every ORM ``Session`` (the events are on the ``Session`` class, so sessions made anywhere count):
@@ -41,8 +42,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from revteam.store.models import Base
 
-# table → the columns the analytics snapshot reads (revteam.analytics.snapshot derives its reads from this)
-WATCHED: dict[str, tuple[str, ...]] = {
+# table → the columns read by the analytics snapshot (``analytics/snapshot.py``, a subset of these) and the
+# attribution service; None: every column (the revenue and forecast service reads whole rows)
+WATCHED: dict[str, tuple[str, ...] | None] = {
     "stage_changes": ("id", "contact_id", "from_stage", "to_stage", "changed_at"),
     "contacts": ("id", "account_id", "original_source", "original_campaign_id", "persona", "owner_id", "stage",
                  "created_at"),
@@ -51,12 +53,14 @@ WATCHED: dict[str, tuple[str, ...]] = {
     "campaigns": ("id", "name", "channel", "type", "cost"),
     "content_assets": ("id", "title", "type", "category", "status", "published_at"),
     "touchpoints": ("id", "contact_id", "type", "channel", "campaign_id", "content_id", "url", "occurred_at"),
-    "deals": ("id", "account_id", "name", "amount", "currency", "stage", "outcome", "created_on", "closed_on",
-              "owner_id", "source", "campaign_id"),
+    "deals": None,
     "deal_contacts": ("deal_id", "contact_id", "role"),
     "lifecycle_stages": ("key", "label", "position", "kind"),
     "handoffs": ("id", "contact_id", "rep_id", "status", "priority", "handed_at", "source"),
     "content_usage": ("id", "deal_id", "content_id", "user_id", "used_at", "helped"),
+    "deal_stage_changes": None,
+    "targets": None,
+    "teams": None,
 }
 _PENDING = "revteam_data_versions"  # Session.info key: table names written in this transaction
 
@@ -121,10 +125,10 @@ def _table_of(obj: Any) -> str | None:
     return getattr(table, "name", None)
 
 
-def _changed_watched(obj: Any, columns: tuple[str, ...]) -> bool:
+def _changed_watched(obj: Any, columns: tuple[str, ...] | None) -> bool:
     state = inspect(obj)
     for attr in state.mapper.column_attrs:
-        if attr.columns[0].name in columns and state.attrs[attr.key].history.has_changes():
+        if (columns is None or attr.columns[0].name in columns) and state.attrs[attr.key].history.has_changes():
             return True
     return False
 

@@ -1,13 +1,16 @@
 """The app factory: ``create_app(runtime) -> FastAPI``.
 
 Wires the routers (one per area), the static files, the error handlers, the security headers and
-the app-wide ``authorize`` dependency that applies ``policy.POLICY`` to every route. Request bodies
+the app-wide ``authorize`` dependency that applies ``policy.POLICY`` to every route. While it serves, the
+analytics warm-up thread runs (``web/warm.py``, ``REVTEAM_WARM_ANALYTICS``). Request bodies
 are capped (``web/limits.py``): page forms at 1 MiB, touchpoint batches at 32 MiB, imports at
 ``max_upload_mb``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -45,6 +48,7 @@ from revteam.web.pages import (
 )
 from revteam.web.templating import STATIC_DIR
 from revteam.web.uploads import MIB, import_body_limit
+from revteam.web.warm import Warmer
 
 API_PREFIX = "/api/v1"
 PAGE_BODY_LIMIT = 1 * MIB
@@ -87,6 +91,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves: the analytics warm-up thread (``web/warm.py``), when the settings turn it on."""
+    runtime: Runtime = app.state.runtime
+    warmer = None
+    if runtime.settings.warm_analytics:
+        warmer = Warmer(runtime, interval=runtime.settings.warm_interval_seconds).start()
+    app.state.warmer = warmer
+    try:
+        yield
+    finally:
+        if warmer is not None:
+            warmer.stop()
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
     settings = runtime.settings
@@ -98,8 +117,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(authorize)],
+        lifespan=_lifespan,
     )
     app.state.runtime = runtime
+    app.state.warmer = None
     install_error_handlers(app)
     upload_limit = import_body_limit(settings.max_upload_mb)
     limits = BodyLimits(

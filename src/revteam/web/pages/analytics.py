@@ -1,7 +1,9 @@
 """Issue #4, read-only for everyone: the funnel, the attribution explorer, content ROI, revenue and the
-forecast. Numbers come from ``runtime.analytics`` (funnel, content ROI; cached per data fingerprint),
-``revteam.services.attribution`` (journeys in NumPy) and ``revteam.services.revenue``; these routes read
-the inputs, turn a bad one into a message in the form (422) and lay the numbers out as bars and SVG.
+forecast. Numbers come from ``runtime.analytics`` (funnel, content ROI: Ibis on the warm snapshot),
+``runtime.attribution`` (journeys and model credit in NumPy) and ``revteam.services.revenue``; the first
+two keep their answers per data fingerprint, and ``web/warm.py`` computes the pages' default questions
+in the background when the app starts and after the data changes. These routes read the inputs, turn a
+bad one into a message in the form (422) and lay the numbers out as bars and SVG.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from revteam.analytics.content import ContentSpec
 from revteam.analytics.funnel import FunnelSpec
 from revteam.domain.attribution import MODELS
 from revteam.errors import InvalidInput, NotFound
-from revteam.services import attribution as A
+from revteam.services.content_credit import content_roi, deals_closed_in
 from revteam.services.revenue import forecast_report, revenue_report
 from revteam.web.deps import NowDep, RuntimeDep, SessionDep
 from revteam.web.templating import money, render
@@ -30,10 +33,10 @@ MODES = ("cohort", "period")
 GRAINS = ("channel", "campaign", "content")
 TOP_GROUPS = 10
 CONTENT_SORTS = {"traffic": "Traffic", "mqls": "MQLs", "deals_influenced": "Deals influenced", "won_deals": "Won",
-                 "influenced_revenue": "Influenced revenue", "used_in_deals": "Used in deals",
+                 "influenced_revenue": "Influenced revenue", "credited": "Revenue credited", "used_in_deals": "Used in deals",
                  "helpful_share": "Helpful share"}
-FORECAST_SEED = 7
-ATTRIBUTION_SEED = 11  # the same page shows the same forecast for the same data
+FORECAST_SEED = 7  # the same page shows the same forecast for the same data
+DEFAULT_MODEL = "w_shaped"
 
 Text = Annotated[str, Query()]
 
@@ -102,11 +105,6 @@ def funnel_page(request: Request, runtime: RuntimeDep, start: Text = "", end: Te
 
 
 # --- attribution ---------------------------------------------------------------------------------
-def model_params(model: str) -> dict[str, Any]:
-    """Shapley over many keys is sampled: a fixed seed, so a reload shows the same numbers."""
-    return {"rng": np.random.default_rng(ATTRIBUTION_SEED)} if model == "shapley" else {}
-
-
 def _check_attribution(grain: str, model: str) -> None:
     if grain not in GRAINS:
         raise InvalidInput(f"Unknown grain {grain!r}; pick one of: {', '.join(GRAINS)}.", code="bad_grain")
@@ -115,19 +113,21 @@ def _check_attribution(grain: str, model: str) -> None:
 
 
 @router.get("/attribution", name="attribution.page", response_class=HTMLResponse)
-def attribution_page(request: Request, db: SessionDep, grain: Text = "channel", model: Text = "w_shaped",
+def attribution_page(request: Request, runtime: RuntimeDep, grain: Text = "channel", model: Text = DEFAULT_MODEL,
                      start: Text = "", end: Text = "") -> HTMLResponse:
     form = {"grain": grain, "model": model, "start": start, "end": end}
     ctx: dict[str, Any] = {"form": form, "grains": GRAINS, "models": MODELS, "error": None, "rows": [],
                            "deals": 0, "unattributed": [], "attributed": []}
     try:
         _check_attribution(grain, model)
-        js = A.revenue_journeys(db, grain=grain, start=_date(start, "Start"), end=_date(end, "End"))
+        window = (_date(start, "Start"), _date(end, "End"))
+        js = runtime.attribution.journeys(grain, *window)
     except InvalidInput as e:
         ctx["error"] = e.message
         return render(request, "attribution.html", ctx, status=422)
-    credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **model_params(m))} for m in MODELS}
-    rows = [{**r, "credit": {m: credits[m].get(r["key"], 0.0) for m in MODELS}} for r in A.sourced_and_influenced(js)]
+    credits = runtime.attribution.credits(grain, *window)
+    rows = [{**r, "credit": {m: credits[m].get(r["key"], 0.0) for m in MODELS}}
+            for r in runtime.attribution.sourced_and_influenced(grain, *window)]
     rows.sort(key=lambda r: (-r["credit"][model], r["label"]))
     top = _max(r["credit"][model] for r in rows)
     for r in rows:
@@ -139,10 +139,10 @@ def attribution_page(request: Request, db: SessionDep, grain: Text = "channel", 
 
 
 @router.get("/attribution/deals/{deal_id}", name="attribution.deal", response_class=HTMLResponse)
-def attribution_deal(request: Request, db: SessionDep, deal_id: int, grain: Text = "channel",
-                     model: Text = "w_shaped") -> HTMLResponse:
+def attribution_deal(request: Request, runtime: RuntimeDep, db: SessionDep, deal_id: int, grain: Text = "channel",
+                     model: Text = DEFAULT_MODEL) -> HTMLResponse:
     _check_attribution(grain, model)
-    data = A.explain_deal(db, deal_id, model=model, grain=grain, **model_params(model))
+    data = runtime.attribution.explain_deal(db, deal_id, model=model, grain=grain)
     ctx = {"d": data, "form": {"grain": grain, "model": model}, "grains": GRAINS, "models": MODELS,
            "top": _max(r["credit"] for r in data["rows"])}
     return render(request, "attribution_deal.html", ctx)
@@ -151,18 +151,26 @@ def attribution_deal(request: Request, db: SessionDep, deal_id: int, grain: Text
 # --- content ROI ---------------------------------------------------------------------------------
 @router.get("/content", name="content.page", response_class=HTMLResponse)
 def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text = "", end: Text = "",
-                 sort: Text = "traffic") -> HTMLResponse:
-    form = {"start": start, "end": end, "sort": sort}
-    ctx: dict[str, Any] = {"form": form, "sorts": CONTENT_SORTS, "error": None, "pieces": [], "top_week": [],
-                           "week": None}
+                 sort: Text = "traffic", model: Text = DEFAULT_MODEL) -> HTMLResponse:
+    form = {"start": start, "end": end, "sort": sort, "model": model}
+    ctx: dict[str, Any] = {"form": form, "sorts": CONTENT_SORTS, "models": MODELS, "error": None, "pieces": [],
+                           "top_week": [], "week": None}
     try:
         if sort not in CONTENT_SORTS:
             raise InvalidInput(f"Unknown sort {sort!r}; pick one of: {', '.join(CONTENT_SORTS)}.", code="bad_sort")
-        result = runtime.analytics.content_roi(ContentSpec(start=_date(start, "Start"), end=_date(end, "End")))
+        if model not in MODELS:
+            raise InvalidInput(f"Unknown model {model!r}; pick one of: {', '.join(MODELS)}.",
+                               code="bad_attribution_model")
+        result = content_roi(runtime.analytics, runtime.attribution,
+                             ContentSpec(start=_date(start, "Start"), end=_date(end, "End")))
     except InvalidInput as e:
         ctx["error"] = e.message
         return render(request, "content.html", ctx, status=422)
-    pieces = sorted(result.rows("pieces"), key=lambda p: -(p[sort] or 0))
+
+    def sort_value(p: dict[str, Any]) -> float:
+        return p["credited"][model] if sort == "credited" else (p[sort] or 0)
+
+    pieces = sorted(result.rows("pieces"), key=lambda p: -sort_value(p))
     weeks = result.rows("top_by_week")
     this_week = (now.date() - timedelta(days=now.weekday()))
     week_key = next((k for k in ("week", "week_start") if weeks and k in weeks[0]), None)
@@ -172,25 +180,22 @@ def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text
         latest = str(this_week) if str(this_week) in found else (found[-1] if found else None)
     top_week = [w for w in weeks if week_key and str(w[week_key])[:10] == latest][:5]
     ctx.update(pieces=pieces, top_week=top_week, week=latest, week_top=_max(w.get("traffic", 0) for w in top_week),
-               this_week=str(this_week))
+               this_week=str(this_week), model_label=MODELS[model].label)
     return render(request, "content.html", ctx)
 
 
 @router.get("/content/{content_id}", name="content.piece", response_class=HTMLResponse)
-def content_piece(request: Request, runtime: RuntimeDep, db: SessionDep, content_id: int, start: Text = "",
+def content_piece(request: Request, runtime: RuntimeDep, content_id: int, start: Text = "",
                   end: Text = "") -> HTMLResponse:
-    spec = ContentSpec(start=_date(start, "Start"), end=_date(end, "End"), content_id=content_id)
+    spec = ContentSpec(start=_date(start, "Start"), end=_date(end, "End"))  # the whole table: warm with the list
     result = runtime.analytics.content_roi(spec)
-    piece = next((p for p in result.rows("pieces") if p.get("content_id", p.get("id")) == content_id), None)
+    piece = next((p for p in result.rows("pieces") if p.get("content_id") == content_id), None)
     if piece is None:
         raise NotFound(f"No content piece {content_id}.", code="content_not_found")
-    js = A.revenue_journeys(db, grain="content", start=_date(start, "Start"), end=_date(end, "End"))
+    by_model = runtime.attribution.credits("content", *deals_closed_in(spec))
     key = str(content_id)
-    credits = []
-    for name, m in MODELS.items():
-        row = next((r for r in A.credit_rows(js, name, **model_params(name)) if r["key"] == key), None)
-        credits.append({"model": name, "label": m.label, "definition": m.definition,
-                        "credit": row["credit"] if row else 0.0})
+    credits = [{"model": name, "label": m.label, "definition": m.definition, "credit": by_model[name].get(key, 0.0)}
+               for name, m in MODELS.items()]
     top = _max(c["credit"] for c in credits)
     return render(request, "content_piece.html", {"p": piece, "credits": credits, "top": top,
                                                   "form": {"start": start, "end": end}})
@@ -239,9 +244,9 @@ def fan_chart(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/forecast", name="forecast.page", response_class=HTMLResponse)
-def forecast_page(request: Request, db: SessionDep, now: NowDep) -> HTMLResponse:
-    today = now.date()
+def forecast_view(db: Session, today: date) -> dict[str, Any]:
+    """Revenue against target by month and the month's and quarter's forecast as of ``today`` (the page's
+    context; a fixed seed, so the same data and day give the same numbers)."""
     report = revenue_report(db, today=today)
     months = report["months"]
     top = _max([m["won_revenue"] for m in months] + [m["target"] or 0 for m in months])
@@ -257,4 +262,10 @@ def forecast_page(request: Request, db: SessionDep, now: NowDep) -> HTMLResponse
             continue
         f["chart"] = fan_chart(f)
         forecasts.append(f)
-    return render(request, "forecast.html", {"report": report, "months": months, "forecasts": forecasts})
+    return {"report": report, "months": months, "forecasts": forecasts}
+
+
+@router.get("/forecast", name="forecast.page", response_class=HTMLResponse)
+def forecast_page(request: Request, runtime: RuntimeDep, db: SessionDep, now: NowDep) -> HTMLResponse:
+    today = now.date()
+    return render(request, "forecast.html", runtime.answers.get(("forecast", today), lambda: forecast_view(db, today)))

@@ -1,0 +1,131 @@
+"""Attribution answers kept between requests: journey sets and each model's credit, per data fingerprint.
+
+Building the won-revenue journeys reads every closed deal's touches (about a second on the demo
+company); running the ten models on them takes milliseconds, except sampled Shapley (a few hundred).
+The pages ask the same questions again and again, so this keeps
+
+* one *base* journey set per grain: every closed deal, built once per data fingerprint; the journeys of
+  any period are cut from it (``attribution.restrict``), which equals building them for that period;
+* an LRU of the cut sets per (grain, start, end) and of model answers per (grain, start, end, model,
+  seed), bounded in size (``max_entries`` each), and dropped whole when the fingerprint changes.
+
+``fingerprint`` is a callable that says what the data looks like now (the analytics snapshot's, which
+moves on every committed write to the tables read here: ``store/data_versions.py``); it is asked on every
+call, so an answer never outlives the data it came from. One lock: two requests for the same cold
+answer build it once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from revteam.domain.attribution import MODELS, attribute
+from revteam.errors import InvalidInput
+from revteam.services import attribution as A
+
+DEFAULT_MAX_ENTRIES = 64
+
+
+class AttributionCache:
+    def __init__(self, sessions: sessionmaker[Session], fingerprint: Callable[[], Any], *,
+                 max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.sessions = sessions
+        self.fingerprint = fingerprint
+        self.max_entries = max_entries
+        self._lock = threading.RLock()
+        self._seen: Any = None
+        self._base: dict[str, A.JourneySet] = {}
+        self._sets: OrderedDict[tuple[Any, ...], A.JourneySet] = OrderedDict()
+        self._answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    # --- the cached pieces ---------------------------------------------------------------------
+    def _current(self) -> None:
+        fp = self.fingerprint()
+        if fp != self._seen:
+            self._base.clear()
+            self._sets.clear()
+            self._answers.clear()
+            self._seen = fp
+
+    def _remember(self, store: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> Any:
+        store[key] = value
+        while len(store) > self.max_entries:
+            store.popitem(last=False)
+        return value
+
+    def journeys(self, grain: str = "channel", start: date | None = None, end: date | None = None) -> A.JourneySet:
+        """The won-revenue journeys of the deals closed in [start, end] (``attribution.revenue_journeys``)."""
+        with self._lock:
+            self._current()
+            return self._journeys(grain, start, end)
+
+    def _journeys(self, grain: str, start: date | None, end: date | None) -> A.JourneySet:
+        key = (grain, start, end)
+        if key in self._sets:
+            self._sets.move_to_end(key)
+            return self._sets[key]
+        if grain not in self._base:
+            with self.sessions() as s:
+                self._base[grain] = A.revenue_journeys(s, grain=grain)  # validates the grain
+        return self._remember(self._sets, key, A.restrict(self._base[grain], start, end))
+
+    def _attribution(self, grain: str, start: date | None, end: date | None, model: str, seed: int,
+                     touches: bool) -> Any:
+        key = ("touches" if touches else "keys", grain, start, end, model, seed)
+        if key in self._answers:
+            self._answers.move_to_end(key)
+            return self._answers[key]
+        js = self._journeys(grain, start, end)
+        if touches:
+            value = attribute(js.journeys, model, touches=True, **A.model_params(model, seed))
+        else:
+            value = {r["key"]: r["credit"] for r in A.credit_rows(js, model, **A.model_params(model, seed))}
+        return self._remember(self._answers, key, value)
+
+    # --- what the pages and reports ask --------------------------------------------------------
+    def credits(self, grain: str = "channel", start: date | None = None, end: date | None = None, *,
+                models: tuple[str, ...] | None = None, seed: int = A.DEFAULT_SEED) -> dict[str, dict[str, float]]:
+        """Credit per key under each model (default: all of them): ``{model: {key: credit}}``."""
+        for m in models or ():
+            if m not in MODELS:
+                raise InvalidInput(f"Unknown model {m!r}; use one of: {', '.join(MODELS)}.",
+                                     code="bad_attribution_model")
+        with self._lock:
+            self._current()
+            return {m: self._attribution(grain, start, end, m, seed, False) for m in models or tuple(MODELS)}
+
+    def sourced_and_influenced(self, grain: str = "channel", start: date | None = None,
+                               end: date | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self._current()
+            key = ("sourced", grain, start, end)
+            if key not in self._answers:
+                self._remember(self._answers, key, A.sourced_and_influenced(self._journeys(grain, start, end)))
+            return self._answers[key]
+
+    def explain_deal(self, session: Session, deal_id: int, *, model: str = "w_shaped", grain: str = "channel",
+                     seed: int = A.DEFAULT_SEED) -> dict[str, Any]:
+        """``attribution.explain_deal`` with the population's journeys and touch shares from the cache."""
+        if model not in MODELS:
+            raise InvalidInput(f"Unknown model {model!r}; use one of: {', '.join(MODELS)}.",
+                                 code="bad_attribution_model")
+        deal, start, end = A.deal_population(session, deal_id)
+        with self._lock:
+            self._current()
+            js = self._journeys(grain, start, end)
+            attributed = any(s["id"] == deal.id for s in js.subjects)
+            a = self._attribution(grain, start, end, model, seed, True) if attributed else None
+        return A.explained(session, deal, js, a, model=model, grain=grain)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen = None
+            self._base.clear()
+            self._sets.clear()
+            self._answers.clear()

@@ -1,0 +1,63 @@
+"""Content ROI with the won revenue each attribution model credits to every piece (PRODUCT.md R10, R9).
+
+The pieces table (traffic, leads, MQLs, deals influenced, use in deals: ``analytics/content.py``, run by
+the analytics runner) gets ``credited``: for each model in ``revteam.domain.attribution.MODELS``, the won
+revenue it credits to the piece at content grain (``services/attribution``: journeys of the won and lost
+deals, each touch keyed by its content piece, touches without one under ``(none)``).
+
+Window
+    The content window is [start, end) (``end`` exclusive). Revenue credited counts the deals *closed* in
+    it, closed_on in [start, end - 1 day]; each deal's journey reaches back ``DEFAULT_LOOKBACK_DAYS``
+    before its close, so a piece read before ``start`` still earns credit from a deal closed inside.
+    Traffic, leads and MQLs count touches inside the window; the two are different questions ("what did
+    this piece do this quarter" and "which pieces earned this quarter's revenue").
+
+Worked example (the test case)
+    Deal "Acme platform" $24,000 won 2026-03-10; its touches: pricing article (first), webinar recording
+    (lead creation), a touch with no content, case study (opportunity creation), pricing article again
+    (close). W-shaped: 30 % first + 30 % lead + 30 % opportunity + 10 % shared by the two others
+    (5 % each): pricing article 35 % = $8,400, webinar recording $7,200, case study $7,200, ``(none)``
+    $1,200. Linear: five touches at $4,800: pricing article $9,600, the others $4,800 each. A piece
+    nobody touched gets 0 under every model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from revteam.analytics.content import ContentSpec
+from revteam.domain.attribution import MODELS
+from revteam.services.attribution import DEFAULT_SEED
+
+
+def deals_closed_in(spec: ContentSpec) -> tuple[date | None, date | None]:
+    """The close dates (inclusive) of the deals whose revenue a content window credits."""
+    return spec.start, (spec.end - timedelta(days=1)) if spec.end else None
+
+
+def merge_credit(pieces: list[dict[str, Any]], credits: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """New rows: each piece with ``credited`` = {model: credit} (0.0 where the model credits it nothing).
+
+    ``credits`` is {model: {key: credit}} at content grain; keys are content ids as text, and ``(none)``
+    (touches without a piece) is not a piece, so it is not merged anywhere.
+    """
+    out = []
+    for p in pieces:
+        key = str(p["content_id"])
+        out.append({**p, "credited": {m: float(credits[m].get(key, 0.0)) for m in credits}})
+    return out
+
+
+def content_roi(analytics: Any, attribution: Any, spec: ContentSpec, *, seed: int = DEFAULT_SEED) -> Any:
+    """The runner's content ROI answer with ``credited`` on every piece (a copy: cached answers stay as they are)."""
+    result = analytics.content_roi(spec)
+    start, end = deals_closed_in(spec)
+    credits = attribution.credits("content", start, end, seed=seed)
+    pieces = result.queries["pieces"]
+    queries = {**result.queries, "pieces": replace(pieces, rows=merge_credit(pieces.rows, credits))}
+    meta = {**result.meta, "models": list(MODELS), "seed": seed,
+            "credited_deals_closed": {"from": start.isoformat() if start else None,
+                                      "to": end.isoformat() if end else None}}
+    return replace(result, queries=queries, meta=meta)
