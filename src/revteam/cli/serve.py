@@ -2,7 +2,8 @@
 
 ``run_server`` is the reusable part (``revteam demo`` calls it after building the demo company).
 Unless ``REVTEAM_RUN_WORKER_IN_SERVE`` is false, the worker (SLA tick + outbox) runs in a background
-thread of the same process and stops with it.
+thread of the same process and stops with it. The app's lifespan starts the analytics warm-up thread
+(``web/warm.py``; ``REVTEAM_WARM_ANALYTICS``), so the analytics pages are warm soon after the server is.
 """
 
 from __future__ import annotations
