@@ -9,6 +9,12 @@ Definitions (docs/metrics/content.md)
                        closed (open deals: any time); each deal counted once per piece
     influenced revenue won amount of the influenced deals
     used in deals      times reps logged using the piece in a deal; helpful = share they said helped
+    top by traffic     per ISO week of the window, the ``n`` pieces with the most traffic (``top_by_week``)
+    top by revenue     per calendar month of the window, the ``n`` pieces with the most won revenue from the
+                       deals closed that month (``top_by_month``): a won deal counts, in full, for every piece
+                       one of its contacts touched in the deal's journey window (the ``lookback_days`` before
+                       the close date up to the end of the close day; attribution's window, so this is
+                       attribution's *influenced* revenue at content grain, month by month)
 Revenue credited under each attribution model comes from the attribution service and is merged by the
 runner (``revteam.services.attribution``).
 """
@@ -23,6 +29,8 @@ import ibis
 
 from revteam.analytics.errors import AnalyticsSpecError
 from revteam.analytics.funnel import in_period
+
+INFLUENCE_LOOKBACK_DAYS = 365  # a deal's journey window, as services.attribution.DEFAULT_LOOKBACK_DAYS (tested)
 
 
 @dataclass(frozen=True)
@@ -93,3 +101,30 @@ def top_by_week(t: dict[str, Any], spec: ContentSpec, n: int = 5) -> Any:
     j = top.join(content, top.content_id == content.id)
     return j.select(week=top.week, rank=top.rank + 1, content_id=top.content_id, title=content.title,
                     traffic=top.traffic).order_by(["week", "rank"])
+
+
+def top_by_month(t: dict[str, Any], spec: ContentSpec, n: int = 5, *,
+                 lookback_days: int = INFLUENCE_LOOKBACK_DAYS) -> Any:
+    """The ``n`` pieces with the most won revenue from the deals closed in each calendar month of the window.
+
+    A won deal closed in [start, end) counts for a piece when a deal contact touched the piece in the
+    ``lookback_days`` before the close date up to the end of the close day; each deal once per piece, in
+    full (a deal that touched three pieces counts for each). Months are those of the close dates; a piece
+    with no such deal in a month is not listed. Ties: more won deals first, then the lower content id.
+    """
+    deals, dc, tp, content = t["deals"], t["deal_contacts"], t["touchpoints"], t["content"]
+    won = deals.filter((deals.outcome == "won") & deals.closed_on.notnull() & in_period(deals.closed_on, spec))
+    touches = tp.filter(tp.content_id.notnull())
+    j = won.join(dc, won.id == dc.deal_id).join(touches, dc.contact_id == touches.contact_id)
+    j = j.filter((touches.occurred_at < won.closed_on + ibis.interval(days=1))
+                 & (touches.occurred_at >= won.closed_on - ibis.interval(days=lookback_days)))
+    per_deal = j.select(month=won.closed_on.truncate("M").cast("date"), content_id=touches.content_id, deal_id=won.id,
+                        amount=won.amount).distinct()
+    monthly = per_deal.group_by(["month", "content_id"]).aggregate(won_revenue=per_deal.amount.sum(),
+                                                                   won_deals=per_deal.deal_id.nunique())
+    ranked = monthly.mutate(rank=ibis.row_number().over(
+        group_by=monthly.month, order_by=[ibis.desc(monthly.won_revenue), ibis.desc(monthly.won_deals), monthly.content_id]))
+    top = ranked.filter(ranked.rank < n)
+    jc = top.join(content, top.content_id == content.id)
+    return jc.select(month=top.month, rank=top.rank + 1, content_id=top.content_id, title=content.title,
+                     won_revenue=top.won_revenue, won_deals=top.won_deals).order_by(["month", "rank"])

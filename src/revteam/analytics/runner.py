@@ -20,7 +20,7 @@ from revteam.analytics import funnel as F
 from revteam.analytics.engines import Engine, connect
 from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables, fingerprint
 
-MAX_COMPILED = 256  # compiled queries kept (a funnel answer is one query, content ROI two)
+MAX_COMPILED = 256  # compiled queries kept (a funnel answer is one query, content ROI three)
 
 
 @dataclass
@@ -169,7 +169,8 @@ class Analytics:
             result.meta.update({"start": spec.start.isoformat() if spec.start else None,
                                 "end": spec.end.isoformat() if spec.end else None, "content_id": spec.content_id})
             roi = C.content_roi(t, spec, ctx["positions"]).order_by([ibis.desc("influenced_revenue"), "content_id"])
-            return [("pieces", roi), ("top_by_week", C.top_by_week(t, spec, top))]
+            return [("pieces", roi), ("top_by_week", C.top_by_week(t, spec, top)),
+                    ("top_by_month", C.top_by_month(t, spec, top))]
 
         return self._answer("content_roi", spec, build)
 

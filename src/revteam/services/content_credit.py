@@ -12,6 +12,13 @@ Window
     Traffic, leads and MQLs count touches inside the window; the two are different questions ("what did
     this piece do this quarter" and "which pieces earned this quarter's revenue").
 
+Top five by revenue each month
+    The runner's ``top_by_month`` rows (won revenue of the deals closed in the month that touched the piece)
+    get ``credited`` too: each model's credit to the piece from the deals closed in that month (the part of
+    the month inside the window), so "earned this month" can be read both ways. Both count the same deals
+    and the same 365-day journeys; influenced counts each deal in full for every piece it touched, credited
+    splits it.
+
 Worked example (the test case)
     Deal "Acme platform" $24,000 won 2026-03-10; its touches: pricing article (first), webinar recording
     (lead creation), a touch with no content, case study (opportunity creation), pricing article again
@@ -37,6 +44,26 @@ def deals_closed_in(spec: ContentSpec) -> tuple[date | None, date | None]:
     return spec.start, (spec.end - timedelta(days=1)) if spec.end else None
 
 
+def month_closes(month: date, spec: ContentSpec) -> tuple[date, date]:
+    """The close dates (inclusive) of the deals a month of ``top_by_month`` counts: the month, cut to the window."""
+    last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    start, end = deals_closed_in(spec)
+    return max(month, start) if start else month, min(last, end) if end else last
+
+
+def merge_month_credit(rows: list[dict[str, Any]], spec: ContentSpec, attribution: Any, *,
+                       seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
+    """New ``top_by_month`` rows, each with ``credited`` = {model: credit to the piece from that month's closes}."""
+    out, by_month = [], {}
+    for r in rows:
+        month = date.fromisoformat(str(r["month"])[:10])
+        if month not in by_month:
+            by_month[month] = attribution.credits("content", *month_closes(month, spec), seed=seed)
+        credits = by_month[month]
+        out.append({**r, "credited": {m: float(credits[m].get(str(r["content_id"]), 0.0)) for m in credits}})
+    return out
+
+
 def merge_credit(pieces: list[dict[str, Any]], credits: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     """New rows: each piece with ``credited`` = {model: credit} (0.0 where the model credits it nothing).
 
@@ -51,12 +78,14 @@ def merge_credit(pieces: list[dict[str, Any]], credits: dict[str, dict[str, floa
 
 
 def content_roi(analytics: Any, attribution: Any, spec: ContentSpec, *, seed: int = DEFAULT_SEED) -> Any:
-    """The runner's content ROI answer with ``credited`` on every piece (a copy: cached answers stay as they are)."""
+    """The runner's content ROI answer with ``credited`` on every piece and on every month's top pieces (a copy:
+    cached answers stay as they are)."""
     result = analytics.content_roi(spec)
     start, end = deals_closed_in(spec)
     credits = attribution.credits("content", start, end, seed=seed)
-    pieces = result.queries["pieces"]
-    queries = {**result.queries, "pieces": replace(pieces, rows=merge_credit(pieces.rows, credits))}
+    pieces, months = result.queries["pieces"], result.queries["top_by_month"]
+    queries = {**result.queries, "pieces": replace(pieces, rows=merge_credit(pieces.rows, credits)),
+               "top_by_month": replace(months, rows=merge_month_credit(months.rows, spec, attribution, seed=seed))}
     meta = {**result.meta, "models": list(MODELS), "seed": seed,
             "credited_deals_closed": {"from": start.isoformat() if start else None,
                                       "to": end.isoformat() if end else None}}
