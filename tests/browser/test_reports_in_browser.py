@@ -87,6 +87,8 @@ def test_every_analytics_page_at_both_widths(leader: Tab, screenshots: Path) -> 
     page.goto("/content")
     assert page.locator("table.content-table tbody tr").count() >= 1
     assert page.locator("table.content-table thead th", has_text="Credited (W-shaped)").count() == 1
+    assert page.locator("#month-h").inner_text().startswith("Top 5 by revenue, ")  # beside the weekly top five
+    assert page.locator(".top-fives .hbars").count() == 2
     no_horizontal_scroll(leader)
     leader.shot(screenshots, "leader-content")
     page.locator("select[name=model]").select_option("linear")  # the model picker

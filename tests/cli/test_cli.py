@@ -175,11 +175,24 @@ def test_content_roi_credits_every_model_and_shows_its_sql(db_env):
     assert sum(p["credited"]["linear"] for p in data["pieces"]) == pytest.approx(sum(range(1000, 21000, 1000)))
     assert "SELECT" in data["sql"]["pieces"] and any("FROM touchpoints" in s for s in data["sql"]["credited"])
     assert any("… 2" in s and "values" in s for s in data["sql"]["credited"])  # long IN lists shortened
+    assert "top_by_month" in data["sql"]
     r = invoke("content-roi", "--model", "linear", "--show-sql", "--limit", "3")
     assert r.exit_code == 0, r.output
     assert "Linear" in r.stdout and "read the attribution journeys" in r.stdout
     r = invoke("attribution", "--grain", "content", "--show-sql", "--limit", "3")
     assert r.exit_code == 0 and "FROM deal_contacts" in r.stdout
+    # every won deal closed in March 2026 and touched three guides, each read counting the deal in full
+    revenue = {n: 0.0 for n in range(20)}
+    for i in range(20):
+        for n in {(i + k * 7) % 20 for k in range(3)}:
+            revenue[n] += 1000 * (i + 1)
+    top = sorted(revenue, key=lambda n: (-revenue[n], ids[f"Guide {n}"]))[:5]
+    march = data["top_by_month"]
+    assert [(m["month"][:7], m["rank"], m["title"], m["won_revenue"]) for m in march] == [
+        ("2026-03", k + 1, f"Guide {n}", revenue[n]) for k, n in enumerate(top)]
+    assert set(march[0]["credited"]) == set(data["models"])
+    r = invoke("content-roi", "--limit", "1", "--months", "1")
+    assert "Top 5 by revenue each month" in r.stdout and f"Guide {top[4]}" in r.stdout
     r = runner.invoke(app, ["content-roi", "--model", "coin_flip"])
     assert r.exit_code == 2 and "Unknown model" in r.stderr
     assert str(ids["Guide 0"]) in {str(p["content_id"]) for p in data["pieces"]}

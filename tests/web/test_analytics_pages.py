@@ -142,6 +142,27 @@ def test_content_roi_table_and_drill_down(leader: Any, seeded: dict[str, int]) -
     assert leader.get("/content/999999").status_code == 404
 
 
+def test_content_top_five_by_revenue_of_a_month(leader: Any, seeded: dict[str, int]) -> None:
+    r = leader.get("/content")
+    assert r.status_code == 200
+    text = plain(r.text)
+    # the latest month with won revenue: March (Acme expansion, 30,000, closed 10 March, after Ben read the
+    # article); W-shaped gives the article 18,000 of it
+    assert "Top 5 by revenue, March 2026 (the latest with revenue)" in text
+    assert "What does a CRM really cost? $30K ($18K)" in text
+    assert '<option value="2026-03">Mar 2026</option>' in r.text
+    r = leader.get("/content", params={"month": "2026-03", "model": "linear"})
+    text = plain(r.text)
+    assert "Top 5 by revenue, March 2026" in text and "(the latest with revenue)" not in text
+    assert "What does a CRM really cost? $30K ($10K)" in text and "what Linear credits" in text
+    assert '<option value="2026-03" selected>' in r.text
+    r = leader.get("/content", params={"month": "2026-02"})
+    assert r.status_code == 200
+    assert "No won deal closed in February 2026 touched a content piece." in plain(r.text)
+    r = leader.get("/content", params={"month": "March"})
+    assert r.status_code == 422 and "Month &#39;March&#39; is not a month; use YYYY-MM." in r.text
+
+
 def test_content_bad_window_is_a_message(leader: Any) -> None:
     r = leader.get("/content", params={"start": "2026-03-10", "end": "2026-03-01"})
     assert r.status_code == 422 and "must end after it starts" in r.text

@@ -112,12 +112,15 @@ def content_roi_command(
     model: str = typer.Option("w_shaped", help="The attribution model of the 'credited' column (--json has all)."),
     seed: int = SeedOption,
     limit: int = typer.Option(20, help="Pieces to show in the table."),
+    months: int = typer.Option(3, "--months", help="Months of the top five by revenue to print, latest first "
+                                                   "(--json has every month of the window)."),
     json_: bool = JsonOption,
     show_sql: bool = ShowSql,
 ) -> None:
     """What every content piece did: traffic, leads and MQLs it touched, deals and revenue it influenced,
     the won revenue each attribution model credits to it (deals closed in the window), times reps used it
-    and how helpful they said it was; and the top pieces by traffic each week."""
+    and how helpful they said it was; the top five pieces by traffic each week and by won revenue each month
+    (the won deals closed in the month that touched the piece in the year before their close)."""
     from revteam.analytics.content import ContentSpec
     from revteam.domain.attribution import MODELS
     from revteam.errors import InvalidInput
@@ -156,9 +159,36 @@ def content_roi_command(
     for p, cells in zip(result.rows("pieces"), rows):
         t.add_row(p["title"][:60], *cells)
     console.print(t)
+    _print_top_by_month(result.rows("top_by_month"), model, label, months)
     if show_sql:
         _print_sql(result)
         _print_statements(journeys_sql)
+
+
+def _print_top_by_month(rows: list[dict[str, Any]], model: str, label: str, months: int) -> None:
+    """The top five by won revenue of the latest ``months`` months, latest first."""
+    shown = sorted({str(r["month"])[:7] for r in rows}, reverse=True)[:max(months, 0)]
+    if not shown:
+        console.print("Top 5 by revenue each month: no won deal in the window touched a content piece.")
+        return
+    t = Table(title="Top 5 by revenue each month (won deals closed in the month)",
+              caption=f"credited: the same deals' revenue under {label}", box=box.SIMPLE_HEAD, show_edge=False,
+              pad_edge=False, collapse_padding=True)
+    cells = [(m, str(r["rank"]), f"{r['won_revenue']:,.0f}", f"{r['won_deals']:,}", f"{r['credited'][model]:,.0f}")
+             for m in shown for r in rows if str(r["month"])[:7] == m]
+    heads = ("month", "#", "won revenue", "deals", "credited")
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(heads)]
+    title_width = max(10, min(40, console.width - sum(widths) - 2 * len(heads) - 1))
+    for h, w in zip(heads[:2], widths[:2]):
+        t.add_column(h, justify="left" if h == "month" else "right", no_wrap=True, min_width=w)
+    t.add_column("piece", no_wrap=True, width=title_width, overflow="ellipsis")
+    for h, w in zip(heads[2:], widths[2:]):
+        t.add_column(h, justify="right", no_wrap=True, min_width=w)
+    titles = {(str(r["month"])[:7], str(r["rank"])): r["title"][:60] for r in rows}
+    for i, c in enumerate(cells):
+        last = i + 1 == len(cells) or cells[i + 1][0] != c[0]
+        t.add_row(c[0] if c[1] == "1" else "", c[1], titles[(c[0], c[1])], *c[2:], end_section=last)
+    console.print(t)
 
 
 @translate_errors

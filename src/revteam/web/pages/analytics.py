@@ -149,18 +149,39 @@ def attribution_deal(request: Request, runtime: RuntimeDep, db: SessionDep, deal
 
 
 # --- content ROI ---------------------------------------------------------------------------------
+def _month(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise InvalidInput(f"Month {value!r} is not a month; use YYYY-MM.", code="bad_month") from None
+
+
+def _top_month(rows: list[dict[str, Any]], asked: date | None, model: str) -> dict[str, Any]:
+    """The month card: the asked month's top pieces, or the latest month with won revenue."""
+    found = sorted({str(r["month"])[:7] for r in rows})
+    month = asked.isoformat()[:7] if asked else (found[-1] if found else None)
+    top = [{**r, "credit": r["credited"][model]} for r in rows if str(r["month"])[:7] == month][:5]
+    label = date.fromisoformat(f"{month}-01").strftime("%B %Y") if month else None
+    return {"month": month, "month_label": label, "months": [(m, date.fromisoformat(f"{m}-01").strftime("%b %Y"))
+                                                             for m in reversed(found)],
+            "top_month": top, "month_top": _max(r["won_revenue"] for r in top)}
+
+
 @router.get("/content", name="content.page", response_class=HTMLResponse)
 def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text = "", end: Text = "",
-                 sort: Text = "traffic", model: Text = DEFAULT_MODEL) -> HTMLResponse:
-    form = {"start": start, "end": end, "sort": sort, "model": model}
+                 sort: Text = "traffic", model: Text = DEFAULT_MODEL, month: Text = "") -> HTMLResponse:
+    form = {"start": start, "end": end, "sort": sort, "model": model, "month": month}
     ctx: dict[str, Any] = {"form": form, "sorts": CONTENT_SORTS, "models": MODELS, "error": None, "pieces": [],
-                           "top_week": [], "week": None}
+                           "top_week": [], "week": None, "top_month": [], "months": []}
     try:
         if sort not in CONTENT_SORTS:
             raise InvalidInput(f"Unknown sort {sort!r}; pick one of: {', '.join(CONTENT_SORTS)}.", code="bad_sort")
         if model not in MODELS:
             raise InvalidInput(f"Unknown model {model!r}; pick one of: {', '.join(MODELS)}.",
                                code="bad_attribution_model")
+        asked_month = _month(month)
         result = content_roi(runtime.analytics, runtime.attribution,
                              ContentSpec(start=_date(start, "Start"), end=_date(end, "End")))
     except InvalidInput as e:
@@ -180,7 +201,8 @@ def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text
         latest = str(this_week) if str(this_week) in found else (found[-1] if found else None)
     top_week = [w for w in weeks if week_key and str(w[week_key])[:10] == latest][:5]
     ctx.update(pieces=pieces, top_week=top_week, week=latest, week_top=_max(w.get("traffic", 0) for w in top_week),
-               this_week=str(this_week), model_label=MODELS[model].label)
+               this_week=str(this_week), model_label=MODELS[model].label,
+               **_top_month(result.rows("top_by_month"), asked_month, model))
     return render(request, "content.html", ctx)
 
 
