@@ -77,9 +77,13 @@ def test_sdr_accepts_and_rejects_marketing_disputes_the_committee_decides(as_rol
 
     # --- reject the next one with a reason; the return date shows only for reasons that recycle
     # (a lead the committee already sent back carries a badge; its rejection could not be disputed again)
-    second = page.locator("section[aria-labelledby='pending-h'] article.lead-card.status-pending:not(.returned)").nth(0)
+    # htmx settles the swapped card's new class ~20 ms after the swap: wait until the accepted card is no
+    # longer pending, then pin the next card by its id so every later step acts on the same lead
+    page.locator(f"#{accepted_id}.status-pending").wait_for(state="detached")
+    rejected_id = page.locator("section[aria-labelledby='pending-h'] article.lead-card.status-pending:not(.returned)"
+                               ).nth(0).get_attribute("id")
+    second = page.locator(f"#{rejected_id}")
     rejected_name = card_name(second)
-    rejected_id = second.get_attribute("id")
     second.locator("summary", has_text="Reject").click()
     form = second.locator("form[action$='/reject']")
     assert not form.locator(".recycle-only").is_visible()
@@ -100,7 +104,7 @@ def test_sdr_accepts_and_rejects_marketing_disputes_the_committee_decides(as_rol
     marketing = as_role("marketing")
     mpage = marketing.page
     mpage.goto("/disputes")
-    row = mpage.locator("table.rejections tbody tr", has_text=rejected_name)
+    row = mpage.locator("table.rejections tbody tr", has_text=rejected_name).filter(has_text="Three-person agency")
     assert "Bad fit" in row.inner_text() and "Three-person agency" in row.inner_text()
     row.locator("summary", has_text="Dispute").click()
     row.locator("textarea[name='reason']").fill("They have 300 people on the contact's LinkedIn; the agency is a brand")
