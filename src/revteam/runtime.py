@@ -41,7 +41,9 @@ class Runtime:
                 from revteam.analytics.snapshot import fingerprint
                 from revteam.services.attribution_cache import AttributionCache
 
-                self._attribution = AttributionCache(self.sessions, lambda: fingerprint(self.engine))
+                # stage journeys are cut from the analytics snapshot's tables, already in memory
+                self._attribution = AttributionCache(self.sessions, lambda: fingerprint(self.engine),
+                                                     tables=lambda: self.analytics.cache.get(self.engine).tables)
             return self._attribution
 
     @property

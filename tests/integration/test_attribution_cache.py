@@ -95,3 +95,52 @@ def test_explain_deal_through_the_cache_equals_the_service(acme: Session) -> Non
         cache.credits("channel", models=("coin_flip",))
     with pytest.raises(A.InvalidInput, match="Unknown grain"):
         cache.journeys("persona")
+
+
+def test_stage_journeys_through_the_cache_equal_the_service(acme: Session) -> None:  # noqa: F811
+    from revteam.analytics.snapshot import SnapshotCache
+    from revteam.services.stage_journeys import day_bounds, stage_journeys
+    from revteam.store.models import StageChange
+
+    engine = acme.get_bind()
+    snapshots = SnapshotCache()
+    from_db = AttributionCache(CountingSessions(engine), lambda: fingerprint(engine))  # type: ignore[arg-type]
+    from_snapshot = AttributionCache(sessionmaker(bind=engine), lambda: fingerprint(engine),
+                                     tables=lambda: snapshots.get(engine).tables)
+    jan, mar = date(2026, 1, 1), date(2026, 3, 31)
+    for grain in A.GRAINS:
+        built = stage_journeys(acme, "mql", grain=grain, start=day_bounds(jan, mar)[0], end=day_bounds(jan, mar)[1])
+        for cache in (from_db, from_snapshot):
+            same_journeys(cache.journeys(grain, jan, mar, stage="mql"), built)
+    assert from_db.journeys("channel", jan, mar, stage="mql") is from_db.journeys("channel", jan, mar, stage="mql")
+    credits = from_snapshot.credits("channel", jan, mar, stage="mql", models=("u_shaped",))
+    assert credits["u_shaped"] == pytest.approx({"paid_search": 0.5, "webinar": 0.5, "email": 0.0})
+    revenue = from_snapshot.credits("channel", jan, mar, models=("u_shaped",))["u_shaped"]  # kept apart from stages
+    assert sum(revenue.values()) == pytest.approx(24000)
+    opened = from_db.sessions.opened
+    from_db.journeys("content", date(2026, 2, 1), mar, stage="lead")  # another stage and period: cut, not read
+    assert from_db.sessions.opened == opened + 1  # a session for the labels; the stage data was read once
+
+    ana = acme.query(StageChange.contact_id).filter_by(to_stage="lead").scalar()
+    acme.add(StageChange(contact_id=ana, to_stage="mql", changed_at=A.datetime(2026, 2, 5, tzinfo=A.timezone.utc)))
+    acme.commit()  # Ana moves to MQL again (her first move stays 01-20): nothing changes but the fingerprint
+    again = from_snapshot.journeys("channel", jan, mar, stage="mql")
+    same_journeys(again, stage_journeys(acme, "mql", start=day_bounds(jan, mar)[0], end=day_bounds(jan, mar)[1]))
+
+
+def test_bad_stage_questions_are_refused(acme: Session) -> None:  # noqa: F811
+    engine = acme.get_bind()
+    cache = AttributionCache(sessionmaker(bind=engine), lambda: fingerprint(engine))
+    jan, mar = date(2026, 1, 1), date(2026, 3, 31)
+    with pytest.raises(A.InvalidInput, match="'disqualified' is a side state"):
+        cache.credits("channel", jan, mar, stage="disqualified")
+    with pytest.raises(A.InvalidInput, match="Unknown stage 'won'"):
+        cache.journeys("channel", jan, mar, stage="won")
+    with pytest.raises(A.InvalidInput, match=r"The period ends \(2026-01-01\) before it starts \(2026-03-31\)"):
+        cache.journeys("channel", mar, jan, stage="mql")
+    with pytest.raises(A.InvalidInput, match="before it starts"):
+        cache.credits("channel", mar, jan)  # won revenue too
+    with pytest.raises(A.InvalidInput, match="give its first and last day"):
+        cache.journeys("channel", None, mar, stage="mql")
+    with pytest.raises(A.InvalidInput, match="Unknown grain"):
+        cache.journeys("persona", jan, mar, stage="mql")

@@ -13,8 +13,8 @@ from revteam.services.attribution import (
     explain_deal,
     revenue_journeys,
     sourced_and_influenced,
-    stage_journeys,
 )
+from revteam.services.stage_journeys import stage_journeys
 from revteam.store.models import StageChange
 from tests.factories import make_account, make_campaign, make_contact, make_content, make_deal, make_touch
 

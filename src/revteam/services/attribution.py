@@ -18,9 +18,9 @@ Won-revenue journeys (``revenue_journeys``)
     A won deal with no touch in its window is *unattributed*: it is listed, with its amount, never
     credited to anything.
 
-Stage-conversion journeys (``stage_journeys``)
-    One converting journey per contact whose first move to ``stage`` happened in the period: its touches
-    in the window before that move, value 1 (a count). One non-converting journey per contact with
+Stage-conversion journeys (``services/stage_journeys.py``)
+    One converting journey per contact whose first move to a main stage happened in the period: its
+    touches in the window before that move, value 1 (a count). One non-converting journey per contact with
     touches in the window before ``end`` that had not reached the stage by then.
 
 Sourced versus influenced (``sourced_and_influenced``)
@@ -111,6 +111,13 @@ def _check(grain: str, lookback_days: int) -> None:
         raise InvalidInput(f"Unknown grain {grain!r}; use one of {', '.join(GRAINS)}.", code="bad_attribution_grain")
     if lookback_days < 1:
         raise InvalidInput("lookback_days must be at least 1.", code="bad_attribution_window")
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    """A period given as days, both inclusive, must not end before it starts."""
+    if start is not None and end is not None and end < start:
+        raise InvalidInput(f"The period ends ({end.isoformat()}) before it starts ({start.isoformat()}); pick an end "
+                           "on or after the start.", code="bad_attribution_period")
 
 
 def _touches_of(session: Session, contact_ids: set[int], lo: datetime, hi: datetime) -> dict[int, list]:
@@ -230,37 +237,6 @@ def revenue_journeys(session: Session, *, grain: str = "channel", start: date | 
         builder.add(mine, d.outcome == "won", float(d.amount), subject, min(leads) if leads else None,
                     _day_end(d.created_on) if d.created_on else None)
     return builder.build(session, unattributed)
-
-
-def stage_journeys(session: Session, stage: str, *, grain: str = "channel", start: datetime, end: datetime,
-                   lookback_days: int = DEFAULT_LOOKBACK_DAYS, direct_channels: tuple[str, ...] = ("direct",)) -> JourneySet:
-    """Journeys ending at a contact's first move to ``stage`` in [start, end), and those that did not get there."""
-    _check(grain, lookback_days)
-    window = timedelta(days=lookback_days)
-    reached = _first_moves(session, set(session.scalars(select(StageChange.contact_id)
-                                                        .where(StageChange.to_stage == stage)).all()), (stage,))
-    touched = set(session.scalars(select(Touchpoint.contact_id).distinct()
-                                  .where(Touchpoint.occurred_at >= start - window, Touchpoint.occurred_at < end)).all())
-    converting = {c: at for c, at in reached.items() if start <= at < end}
-    candidates = set(converting) | {c for c in touched if c not in reached or reached[c] >= end}
-    touches = _touches_of(session, candidates, start - window, end)
-    lead_at = _first_moves(session, candidates, LEAD_STAGES)
-    opened: dict[int, date] = {}
-    for cid, created in session.execute(select(DealContact.contact_id, Deal.created_on)
-                                        .join(Deal, Deal.id == DealContact.deal_id)):
-        if cid in candidates and (cid not in opened or created < opened[cid]):
-            opened[cid] = created
-    builder = _Builder(grain, direct_channels)
-    for cid in sorted(candidates):
-        at = converting.get(cid, end)
-        mine = [t for t in touches.get(cid, ()) if at - window <= t.occurred_at <= at]
-        if not mine:
-            continue
-        opp = _day_end(opened[cid]) if cid in opened and _day_end(opened[cid]) <= at + timedelta(days=1) else None
-        lead = lead_at.get(cid)
-        builder.add(mine, cid in converting, 1.0, {"kind": "contact", "id": cid, "reached": converting.get(cid)},
-                    lead if lead is not None and lead <= at else None, opp)
-    return builder.build(session, [])
 
 
 def restrict(js: JourneySet, start: date | None = None, end: date | None = None) -> JourneySet:
