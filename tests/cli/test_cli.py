@@ -196,3 +196,64 @@ def test_content_roi_credits_every_model_and_shows_its_sql(db_env):
     r = runner.invoke(app, ["content-roi", "--model", "coin_flip"])
     assert r.exit_code == 2 and "Unknown model" in r.stderr
     assert str(ids["Guide 0"]) in {str(p["content_id"]) for p in data["pieces"]}
+
+
+def test_attribution_of_conversions_to_a_stage(db_env):
+    """Ana (email 5 Jan, paid search 8 Jan) becomes an MQL on 10 January; Ben (email 6 Jan) never does; Dan
+    becomes one on 12 January with no touch at all: listed, not credited."""
+    from datetime import datetime, timedelta, timezone
+
+    from revteam.runtime import build_runtime
+    from revteam.store.models import StageChange
+    from tests.factories import make_contact, make_touch
+
+    def at(day: int) -> datetime:
+        return datetime(2026, 1, day, 10, tzinfo=timezone.utc)
+
+    rt = build_runtime()
+    with rt.sessions() as s:
+        ana, ben, dan = (make_contact(s, first_name=n) for n in ("Ana", "Ben", "Dan"))
+        make_touch(s, ana, at=at(5), channel="email")
+        make_touch(s, ana, at=at(8), channel="paid_search")
+        make_touch(s, ben, at=at(6), channel="email")
+        for who, day in ((ana, 10), (dan, 12)):
+            s.add(StageChange(contact_id=who.id, to_stage="mql", changed_at=at(day), actor_rule="test"))
+        s.commit()
+        dan_id = dan.id
+    rt.engine.dispose()
+    r = invoke("attribution", "--stage", "mql", "--start", "2026-01-01", "--end", "2026-01-31", "--json", "--show-sql")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert (data["credit"], data["stage"], data["start"], data["end"]) == ("conversions", "mql", "2026-01-01",
+                                                                          "2026-01-31")
+    assert (data["conversions"], data["non_converting"]) == (1, 1)
+    assert [u["id"] for u in data["unattributed"]] == [dan_id] and "no touch in the 365 days" in data["unattributed"][0]["reason"]
+    keys = {k["key"]: k for k in data["keys"]}
+    assert (keys["email"]["linear"], keys["paid_search"]["linear"]) == (0.5, 0.5)
+    assert (keys["email"]["first_touch"], keys["paid_search"]["last_touch"]) == (1.0, 1.0)
+    assert "sourced" not in keys["email"]  # a conversion has no amount to source
+    assert any("FROM touchpoints" in q for q in data["sql"]) and any("FROM stage_changes" in q for q in data["sql"])
+    r = invoke("attribution", "--stage", "mql", "--model", "linear", "--start", "2026-01-01", "--end", "2026-01-31")
+    assert r.exit_code == 0 and "Conversions to mql by channel, 2026-01-01 to 2026-01-31" in r.stdout
+    out = " ".join(r.stdout.split())
+    assert "conversions credited: 1 ·" in out and "conversions with no touch to credit: 1" in out
+    # the default period: the 90 days up to today (nothing converted then)
+    today = datetime.now(timezone.utc).date()
+    data = json.loads(invoke("attribution", "--stage", "mql", "--json").stdout)
+    assert (data["start"], data["end"]) == (str(today - timedelta(days=89)), str(today)) and data["conversions"] == 0
+    assert json.loads(invoke("attribution", "--json").stdout)["credit"] == "won_revenue"
+
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--stage", "recycled"), "'recycled' is a side state"),
+    (("--stage", "won"), "Unknown stage 'won'"),
+    (("--stage", "mql", "--deal", "1"), "leave out --stage"),
+    (("--stage", "mql", "--start", "2026-02-01", "--end", "2026-01-01"), "The period ends (2026-01-01) before it starts"),
+    (("--start", "2026-02-01", "--end", "2026-01-01"), "before it starts"),
+    (("--stage", "mql", "--grain", "persona"), "Unknown grain"),
+])
+def test_bad_attribution_questions_exit_2_with_the_message(db_env, args, message):
+    invoke("init")
+    r = runner.invoke(app, ["attribution", *args])
+    assert r.exit_code == 2 and message in " ".join(r.stderr.split())

@@ -195,34 +195,45 @@ def _print_top_by_month(rows: list[dict[str, Any]], model: str, label: str, mont
 def attribution_command(
     grain: str = typer.Option("channel", help="channel, campaign or content."),
     model: str = typer.Option("all", help="A model name, or 'all' for the side-by-side."),
-    start: str = typer.Option(None, help="Deals closed from this date, YYYY-MM-DD."),
-    end: str = typer.Option(None, help="Deals closed up to this date, YYYY-MM-DD (inclusive)."),
+    start: str = typer.Option(None, help="Deals closed (with --stage: conversions) from this date, YYYY-MM-DD."),
+    end: str = typer.Option(None, help="Deals closed (with --stage: conversions) up to this date, YYYY-MM-DD "
+                                       "(inclusive)."),
+    stage: str = typer.Option(None, "--stage", help="Credit conversions to this lifecycle stage (a main stage, e.g. "
+                                                   "mql) instead of won revenue: a contact's first move to it in the "
+                                                   "period, from --start to --end (default: the 90 days up to today)."),
     deal: int = typer.Option(None, "--deal", help="Explain one won deal: which touches got how much and why."),
     seed: int = SeedOption,
     limit: int = typer.Option(15, help="Keys to show in the table."),
     json_: bool = JsonOption,
     show_sql: bool = ShowSql,
 ) -> None:
-    """Won revenue credited to channels, campaigns or content pieces under every attribution model,
-    sourced versus influenced, or one deal's touches and their credit."""
+    """Won revenue, or conversions to a lifecycle stage (--stage), credited to channels, campaigns or content
+    pieces under every attribution model; sourced versus influenced revenue; or one deal's touches and their
+    credit."""
     from revteam.domain.attribution import MODELS
     from revteam.errors import InvalidInput
     from revteam.services import attribution as A
 
     if model != "all" and model not in MODELS:
         raise InvalidInput(f"Unknown model {model!r}; use one of: all, {', '.join(MODELS)}.", code="bad_attribution_model")
+    if stage is not None and deal is not None:
+        raise InvalidInput("--deal explains a won deal's revenue; leave out --stage.", code="bad_attribution_stage")
+    first, last = _date(start, "start"), _date(end, "end")
+    A.check_period(first, last)
+    models = list(MODELS) if model == "all" else [model]
     with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
         if deal is not None:
             one = "w_shaped" if model == "all" else model
             data = A.explain_deal(s, deal, model=one, grain=grain, **A.model_params(one, seed))
+        elif stage is not None:
+            data = _stage_credit(s, stage, grain, models, seed, first, last)
         else:
-            js = A.revenue_journeys(s, grain=grain, start=_date(start, "start"), end=_date(end, "end"))
-            models = list(MODELS) if model == "all" else [model]
+            js = A.revenue_journeys(s, grain=grain, start=first, end=last)
             credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **A.model_params(m, seed))}
                        for m in models}
             si = A.sourced_and_influenced(js)
-            data = {"grain": grain, "models": models, "seed": seed, "deals": int(js.journeys.n_journeys),
-                    "unattributed": js.unattributed,
+            data = {"credit": "won_revenue", "grain": grain, "models": models, "seed": seed,
+                    "deals": int(js.journeys.n_journeys), "unattributed": js.unattributed,
                     "keys": [{**r, **{m: credits[m].get(r["key"], 0.0) for m in models}} for r in si]}
     statements = compact_statements(statements)
     if show_sql and json_:
@@ -239,15 +250,65 @@ def attribution_command(
             t.add_row(f"{r['occurred_at']:%Y-%m-%d}", r["type"], r["label"], ", ".join(r["roles"]), f"{r['share']:.1%}",
                       f"{r['credit']:,.0f}", r["reason"])
         console.print(t if data["rows"] else f"Unattributed: {data.get('unattributed')}")
+    elif stage is not None:
+        rows = [[f"{r[m]:,.1f}" for m in data["models"]] for r in data["keys"][:limit]]
+        _print_side_by_side(f"Conversions to {stage} by {grain}, {data['start']} to {data['end']}",
+                            f"conversions credited: {data['conversions']:,} · contacts touched who did not get there: "
+                            f"{data['non_converting']:,} (Markov and Shapley learn from them) · conversions with no "
+                            f"touch to credit: {len(data['unattributed']):,}",
+                            grain, [m.replace("_", " ") for m in data["models"]],
+                            [r["label"] for r in data["keys"][:limit]], rows)
     else:
-        t = Table(title=f"Won revenue by {grain}: {data['deals']:,} closed deals, every model side by side")
-        t.add_column(grain, no_wrap=True, max_width=28, overflow="ellipsis")
-        t.add_column("sourced", justify="right")
-        t.add_column("influenced", justify="right")
-        for m in data["models"]:
-            t.add_column(m.replace("_", " "), justify="right")
-        for r in data["keys"][:limit]:
-            t.add_row(r["label"], f"{r['sourced']:,.0f}", f"{r['influenced']:,.0f}", *(f"{r[m]:,.0f}" for m in data["models"]))
-        console.print(t)
+        rows = [[f"{r['sourced']:,.0f}", f"{r['influenced']:,.0f}", *(f"{r[m]:,.0f}" for m in data["models"])]
+                for r in data["keys"][:limit]]
+        _print_side_by_side(f"Won revenue by {grain}: {data['deals']:,} closed deals",
+                            "sourced: won revenue of the deals whose first touch it was; influenced: of the deals it "
+                            "touched; then each model's credit", grain,
+                            ["sourced", "influenced", *(m.replace("_", " ") for m in data["models"])],
+                            [r["label"] for r in data["keys"][:limit]], rows)
     if show_sql and not json_:
         _print_statements(statements)
+
+
+def _print_side_by_side(title: str, caption: str, grain: str, heads: list[str], labels: list[str],
+                        rows: list[list[str]]) -> None:
+    """Keys and one number column per head, in as many tables as it takes to fit the terminal: numbers are
+    never cut (the key column gives way first, down to 12 characters)."""
+    widths = [max([min(len(h), 8)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
+    key_width = max(12, min(28, max([len(grain)] + [len(x) for x in labels])))
+    groups: list[list[int]] = [[]]
+    for i, w in enumerate(widths):  # a column takes its width, a space either side and a separator
+        used = key_width + 1 + sum(widths[j] + 3 for j in groups[-1])
+        if groups[-1] and used + w + 3 > console.width:
+            groups.append([])
+        groups[-1].append(i)
+    console.print(title, style="bold", highlight=False)
+    for cols in groups:
+        t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        t.add_column(grain, no_wrap=True, overflow="ellipsis", max_width=key_width)
+        for i in cols:
+            t.add_column(heads[i], justify="right", min_width=widths[i], overflow="fold")
+        for label, r in zip(labels, rows):
+            t.add_row(label, *(r[i] for i in cols))
+        console.print(t)
+    console.print(caption, style="dim", highlight=False)
+
+
+def _stage_credit(session: Any, stage: str, grain: str, models: list[str], seed: int, first: date | None,
+                  last: date | None) -> dict[str, Any]:
+    """Conversions to ``stage`` from ``first`` to ``last`` (default: the 90 days up to today, UTC) credited per key."""
+    from datetime import datetime, timezone
+
+    from revteam.services import attribution as A
+    from revteam.services.stage_journeys import day_bounds, stage_journeys, stage_period
+
+    first, last = stage_period(first, last, datetime.now(timezone.utc).date())
+    lo, hi = day_bounds(first, last)
+    js = stage_journeys(session, stage, grain=grain, start=lo, end=hi)
+    credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **A.model_params(m, seed))} for m in models}
+    keys = [{"key": k, "label": js.label(k), **{m: credits[m].get(k, 0.0) for m in models}} for k in js.journeys.keys]
+    keys.sort(key=lambda r: (-r[models[0] if len(models) == 1 else "linear"], r["label"]))
+    converted = int(js.journeys.converted.sum())
+    return {"credit": "conversions", "stage": stage, "grain": grain, "start": first, "end": last, "models": models,
+            "seed": seed, "conversions": converted, "non_converting": int(js.journeys.n_journeys) - converted,
+            "unattributed": js.unattributed, "keys": keys}
