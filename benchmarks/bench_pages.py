@@ -66,11 +66,14 @@ def pages(rt: Runtime) -> list[tuple[str, str]]:
             ("attribution by campaign", "/attribution?grain=campaign"),
             ("attribution by content", "/attribution?grain=content"),
             ("attribution by content, Shapley", "/attribution?grain=content&model=shapley"),
+            ("attribution, conversions to MQL (last 90 days)", "/attribution?stage=mql"),
+            ("attribution by content, conversions to SQL", "/attribution?grain=content&stage=sql"),
             ("a won deal's attribution", f"/attribution/deals/{won[0]}"),
             ("another won deal (first visit)", f"/attribution/deals/{won[1]}"),
             ("a won deal, content grain, Markov", f"/attribution/deals/{won[2]}?grain=content&model=markov"),
             ("content ROI", "/content"),
             ("content ROI, Linear, by credited", "/content?model=linear&sort=credited"),
+            ("content ROI, top five of an earlier month", "/content?month=2026-09"),
             ("a content piece", f"/content/{piece}"),
             ("revenue & forecast", "/forecast")]
     return out

@@ -1,5 +1,5 @@
 """The analytics pages (issue #4) in a real browser at 1280 and 390 px: funnel (overall and by source),
-attribution and one deal's credit, content ROI (with its model picker) and one piece, revenue and the
+attribution (won revenue and conversions to MQL) and one deal's credit, content ROI (with its model picker) and one piece, revenue and the
 forecast fan chart. Each is photographed (``leader-<page>-<width>.png``); nothing may scroll sideways and
 the console stays clean.
 
@@ -83,6 +83,16 @@ def test_every_analytics_page_at_both_widths(leader: Tab, screenshots: Path) -> 
     assert page.locator("table tbody tr").count() >= 1
     no_horizontal_scroll(leader)
     leader.shot(screenshots, "leader-attribution-deal")
+
+    page.goto("/attribution?grain=channel&model=w_shaped")
+    page.locator("select[name=stage]").select_option("mql")  # What to credit: conversions to MQL
+    page.locator("form.analytics-form button[type=submit]").click()
+    page.wait_for_url("**/attribution?*stage=mql*")
+    assert "Credited: conversions to Marketing-qualified (MQL)" in page.locator("#credited-what").inner_text()
+    assert page.locator("table.attribution-table thead th", has_text="Sourced").count() == 0
+    assert page.locator("table.attribution-table tbody tr").count() >= 1
+    no_horizontal_scroll(leader)
+    leader.shot(screenshots, "leader-attribution-mql")
 
     page.goto("/content")
     assert page.locator("table.content-table tbody tr").count() >= 1

@@ -82,6 +82,19 @@ def test_the_lru_keeps_at_most_max_entries(acme: Session) -> None:  # noqa: F811
     assert cache.journeys("channel", date(2026, 1, 1)) is not oldest  # evicted, cut again
 
 
+def test_answers_outnumber_cut_sets(acme: Session) -> None:  # noqa: F811
+    """Every model for each of several periods (the content page's months) stays kept: answers are small."""
+    from revteam.services.attribution_cache import ANSWERS_PER_SET
+
+    engine = acme.get_bind()
+    cache = AttributionCache(sessionmaker(bind=engine), lambda: fingerprint(engine), max_entries=2)
+    periods = [(date(2026, m, 1), date(2026, m, 28)) for m in (1, 2, 3)]
+    first = [cache.credits("content", *p) for p in periods]  # 3 periods x 10 models: more than 2 sets' worth
+    assert 3 * len(MODELS) <= 2 * ANSWERS_PER_SET
+    again = [cache.credits("content", *p) for p in periods]
+    assert all(a[m] is b[m] for a, b in zip(first, again) for m in MODELS)
+
+
 def test_explain_deal_through_the_cache_equals_the_service(acme: Session) -> None:  # noqa: F811
     engine = acme.get_bind()
     cache = AttributionCache(sessionmaker(bind=engine), lambda: fingerprint(engine))

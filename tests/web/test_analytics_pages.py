@@ -110,6 +110,46 @@ def test_attribution_unknown_model_is_a_message(leader: Any) -> None:
     assert r.status_code == 422 and "Unknown grain" in r.text
 
 
+def test_attribution_of_conversions_to_a_stage(leader: Any, seeded: dict[str, int]) -> None:
+    """Ana and Ben became MQLs in the last 90 days (Ben on 21 February, after a paid search visit and the CRM
+    article by email): two conversions shared out, no sourced or influenced columns, no deal list."""
+    r = leader.get("/attribution", params={"stage": "mql", "model": "linear"})
+    assert r.status_code == 200
+    text = plain(r.text)
+    assert "Credited: conversions to Marketing-qualified (MQL) , from 2025-12-17 to 2026-03-16 (the last 90 days)" in text
+    assert "2 conversions to Marketing-qualified (MQL) credited" in text
+    assert "Linear credit by channel: conversions to Marketing-qualified (MQL)" in text
+    assert "organic_search 1.0 email 0.5 paid_search 0.5" in text  # the bars
+    assert "email 0.0 1.0 1.0 0.5" in text  # first touch, last touch, last non-direct, linear, ...
+    assert "Sourced" not in text and "Influenced" not in text and "Won deals" not in text
+    assert '<option value="mql" selected>Conversions to Marketing-qualified (MQL)</option>' in r.text
+    assert '<option value="recycled"' not in r.text  # side states do not convert
+    r = leader.get("/attribution", params={"stage": "mql", "grain": "content", "start": "2026-02-01",
+                                           "end": "2026-02-28"})
+    text = plain(r.text)
+    assert "from 2026-02-01 to 2026-02-28, to each content piece" in text and "(the last 90 days)" not in text
+    assert "1 conversion to Marketing-qualified (MQL) credited" in text  # Ben's
+    assert "What does a CRM really cost? 0.0 1.0 1.0 0.5" in text
+    r = leader.get("/attribution", params={"stage": "customer"})
+    text = plain(r.text)
+    assert "0 conversions to Customer credited 2 contacts touched who did not get there" in text
+    assert "Nobody with a touch reached Customer in this period." in text and "side by side:" not in text
+    r = leader.get("/attribution", params={"grain": "channel"})
+    assert "Credited: won revenue of the deals closed in the period" in plain(r.text)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"stage": "recycled"}, "&#39;recycled&#39; is a side state, a step out of the funnel, not a conversion"),
+    ({"stage": "won"}, "Unknown stage &#39;won&#39;; credit conversions to one of: subscriber, lead, mql"),
+    ({"stage": "mql", "start": "2026-03-01", "end": "2026-02-01"},
+     "The period ends (2026-02-01) before it starts (2026-03-01); pick an end on or after the start."),
+    ({"start": "2026-03-01", "end": "2026-02-01"}, "The period ends (2026-02-01) before it starts"),
+])
+def test_attribution_bad_stage_or_period_is_a_message(leader: Any, params: dict[str, str], message: str) -> None:
+    r = leader.get("/attribution", params=params)
+    assert r.status_code == 422 and 'role="alert"' in r.text and message in r.text
+
+
 def test_attribution_of_one_deal(leader: Any, seeded: dict[str, int]) -> None:
     r = leader.get(f"/attribution/deals/{seeded['deal_id']}", params={"model": "linear"})
     assert r.status_code == 200

@@ -7,7 +7,9 @@ The pages ask the same questions again and again, so this keeps
 * one *base* journey set per grain: every closed deal, built once per data fingerprint; the journeys of
   any period are cut from it (``attribution.restrict``), which equals building them for that period;
 * an LRU of the cut sets per (grain, start, end) and of model answers per (grain, start, end, model,
-  seed), bounded in size (``max_entries`` each), and dropped whole when the fingerprint changes;
+  seed), bounded in size (``max_entries`` cut sets, ``ANSWERS_PER_SET`` times as many answers: an answer
+  is a small dict, and the content page alone asks every model for every month of its top five by
+  revenue), and dropped whole when the fingerprint changes;
 * for conversions to a stage (``stage=``): one ``StageData`` per data fingerprint (every touch, stage
   change and first deal as columns, ``services/stage_journeys.py``), made from the analytics snapshot's
   Arrow tables when ``tables`` is given (the runtime passes its snapshot, already in memory: about 0.1 s
@@ -37,6 +39,7 @@ from revteam.services import attribution as A
 from revteam.services import stage_journeys as SJ
 
 DEFAULT_MAX_ENTRIES = 64
+ANSWERS_PER_SET = 16  # model answers kept per cut set kept: 1,024 by default
 
 
 class AttributionCache:
@@ -66,7 +69,7 @@ class AttributionCache:
 
     def _remember(self, store: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> Any:
         store[key] = value
-        while len(store) > self.max_entries:
+        while len(store) > self.max_entries * (ANSWERS_PER_SET if store is self._answers else 1):
             store.popitem(last=False)
         return value
 

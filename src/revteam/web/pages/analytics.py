@@ -21,6 +21,8 @@ from revteam.analytics.funnel import FunnelSpec
 from revteam.domain.attribution import MODELS
 from revteam.errors import InvalidInput, NotFound
 from revteam.services.content_credit import content_roi, deals_closed_in
+from revteam.services.lifecycle import load_stages, stage_labels
+from revteam.services.stage_journeys import DEFAULT_PERIOD_DAYS, check_stage, stage_period
 from revteam.services.revenue import forecast_report, revenue_report
 from revteam.web.deps import NowDep, RuntimeDep, SessionDep
 from revteam.web.templating import money, render
@@ -31,6 +33,7 @@ BREAKDOWNS = ("source", "campaign", "persona", "segment", "region", "industry", 
               "content", "month")
 MODES = ("cohort", "period")
 GRAINS = ("channel", "campaign", "content")
+GRAIN_NOUNS = {"channel": "channel", "campaign": "campaign", "content": "content piece"}
 TOP_GROUPS = 10
 CONTENT_SORTS = {"traffic": "Traffic", "mqls": "MQLs", "deals_influenced": "Deals influenced", "won_deals": "Won",
                  "influenced_revenue": "Influenced revenue", "credited": "Revenue credited", "used_in_deals": "Used in deals",
@@ -113,28 +116,43 @@ def _check_attribution(grain: str, model: str) -> None:
 
 
 @router.get("/attribution", name="attribution.page", response_class=HTMLResponse)
-def attribution_page(request: Request, runtime: RuntimeDep, grain: Text = "channel", model: Text = DEFAULT_MODEL,
-                     start: Text = "", end: Text = "") -> HTMLResponse:
-    form = {"grain": grain, "model": model, "start": start, "end": end}
+def attribution_page(request: Request, runtime: RuntimeDep, db: SessionDep, now: NowDep, grain: Text = "channel",
+                     model: Text = DEFAULT_MODEL, start: Text = "", end: Text = "", stage: Text = "") -> HTMLResponse:
+    """Won revenue (no ``stage``) or conversions to ``stage`` credited per key under every model."""
+    form = {"grain": grain, "model": model, "start": start, "end": end, "stage": stage}
+    stages, labels = load_stages(db), stage_labels(db)
     ctx: dict[str, Any] = {"form": form, "grains": GRAINS, "models": MODELS, "error": None, "rows": [],
-                           "deals": 0, "unattributed": [], "attributed": []}
+                           "deals": 0, "unattributed": [], "attributed": [], "grain_noun": GRAIN_NOUNS.get(grain, grain),
+                           "stages": [(key, labels.get(key, key)) for key in stages.main], "stage_label": None}
     try:
         _check_attribution(grain, model)
         window = (_date(start, "Start"), _date(end, "End"))
-        js = runtime.attribution.journeys(grain, *window)
+        if stage:
+            check_stage(stages, stage)
+            window = stage_period(*window, now.date())
+        js = runtime.attribution.journeys(grain, *window, stage=stage or None)
     except InvalidInput as e:
         ctx["error"] = e.message
         return render(request, "attribution.html", ctx, status=422)
-    credits = runtime.attribution.credits(grain, *window)
-    rows = [{**r, "credit": {m: credits[m].get(r["key"], 0.0) for m in MODELS}}
-            for r in runtime.attribution.sourced_and_influenced(grain, *window)]
+    credits = runtime.attribution.credits(grain, *window, stage=stage or None)
+    converted = int(js.journeys.converted.sum())
+    if stage:  # conversions: no amount to source or to count as influenced; nothing to share out without one
+        rows = [{"key": k, "label": js.label(k), "credit": {m: credits[m].get(k, 0.0) for m in MODELS}}
+                for k in js.journeys.keys] if converted else []
+    else:
+        rows = [{**r, "credit": {m: credits[m].get(r["key"], 0.0) for m in MODELS}}
+                for r in runtime.attribution.sourced_and_influenced(grain, *window)]
     rows.sort(key=lambda r: (-r["credit"][model], r["label"]))
     top = _max(r["credit"][model] for r in rows)
     for r in rows:
         r["share"] = r["credit"][model] / top
     attributed = sorted((d for d in js.subjects if d.get("kind") == "deal"), key=lambda d: -d.get("amount", 0))
     ctx.update(rows=rows, deals=int(js.journeys.n_journeys), unattributed=js.unattributed, attributed=attributed,
-               total=sum(r["credit"][model] for r in rows))
+               total=sum(r["credit"][model] for r in rows), conversions=converted,
+               non_converting=int(js.journeys.n_journeys) - converted,
+               stage_label=labels.get(stage, stage) if stage else None,
+               period=(window[0].isoformat(), window[1].isoformat()) if stage else None,
+               default_period=bool(stage) and not (start or end), period_days=DEFAULT_PERIOD_DAYS)
     return render(request, "attribution.html", ctx)
 
 
