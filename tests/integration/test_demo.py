@@ -312,6 +312,7 @@ def test_cli_builds_prints_logins_and_refuses_a_second_build(db_env):
     for login in ("admin@demo.revteam.test", "cro@demo.revteam.test", "sdr@demo.revteam.test",
                   "ae@demo.revteam.test", DEMO_PASSWORD):
         assert login in result.stdout
+    assert "as on /funnel" in result.stdout  # the funnel printed is the one the pages define
     again = runner.invoke(app, ["demo", "--no-serve", "--scale", str(TINY)])
     assert again.exit_code == 2 and "--reset" in again.output
     reset = runner.invoke(app, ["demo", "--no-serve", "--scale", str(TINY), "--reset", "--seed", "9", "--json"])

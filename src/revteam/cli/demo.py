@@ -14,9 +14,6 @@ from rich.table import Table
 from revteam.cli.common import JsonOption, console, err_console, print_json, runtime, translate_errors
 from revteam.errors import Conflict, RevteamError
 
-FUNNEL_ROWS = (("lead", "mql"), ("mql", "sal"), ("sal", "sql"), ("sql", "opportunity"), ("sql", "customer"))
-
-
 @contextmanager
 def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     """One Rich progress bar per phase, on stderr (stdout stays clean for --json)."""
@@ -37,7 +34,23 @@ def _progress_bars(enabled: bool) -> Iterator[Callable[[str, int, int], None] | 
         yield update
 
 
-def _print_summary(summary: Any) -> None:
+def _funnel_table(result: Any) -> Table:
+    """The demo's funnel as the /funnel page and ``revteam funnel`` define it (docs/metrics/funnel.md):
+    contacts that reached each stage or beyond, the cohort's conversion to the next, median days."""
+    entered = {r["stage"]: r["contacts"] for r in result.rows("entered")}
+    conv = {(r["from_stage"], r["to_stage"]): r["rate"] for r in result.rows("conversion")}
+    days = {(r["from_stage"], r["to_stage"]): r["median_days"] for r in result.rows("velocity")}
+    stages = result.meta["stages"]
+    t = Table(title="Funnel over the whole history (as on /funnel: reached the stage or a later one)")
+    for col in ("stage", "reached", "→ next stage", "median days"):
+        t.add_column(col, justify="left" if col == "stage" else "right")
+    for a, b in zip(stages, [*stages[1:], None]):
+        rate, d = conv.get((a, b)), days.get((a, b))
+        t.add_row(a, f"{entered.get(a, 0):,}", "" if rate is None else f"{rate:.1%}", "" if d is None else f"{d:.1f}")
+    return t
+
+
+def _print_summary(summary: Any, funnel: Any = None) -> None:
     m = summary.measured
     t = Table(title=f"Demo company built in {summary.seconds:.1f} s (seed {summary.seed}, scale {summary.scale:g})")
     t.add_column("records")
@@ -46,16 +59,8 @@ def _print_summary(summary: Any) -> None:
         t.add_row(name, f"{n:,}")
     console.print(t)
     f = m["funnel"]
-    t = Table(title="Funnel (contacts that reached each stage, and the share that went on)")
-    t.add_column("step")
-    t.add_column("from", justify="right")
-    t.add_column("to", justify="right")
-    t.add_column("conversion", justify="right")
-    for a, b in FUNNEL_ROWS:
-        rate = f["conversion"].get(f"{a}->{b}")
-        t.add_row(f"{a} → {b}", f"{f['reached'].get(a, 0):,}", f"{f['reached'].get(b, 0):,}",
-                  "-" if rate is None else f"{rate:.1%}")
-    console.print(t)
+    if funnel is not None:
+        console.print(_funnel_table(funnel))
     d, ft = m["deals"], m["fell_through"]
     o = d["by_outcome"]
     rej = f["rejection_rate"]
@@ -114,10 +119,15 @@ def demo_command(
                 rt.engine, seed=settings.demo_seed if seed is None else seed, now=datetime.now(timezone.utc),
                 scale=scale, progress=progress, reset=reset,
             )
+        if not json_:
+            from revteam.analytics.funnel import FunnelSpec
+
+            with console.status("reading the funnel…"):
+                funnel = rt.analytics.funnel(FunnelSpec())
     if json_:
         print_json(summary.to_dict())
     else:
-        _print_summary(summary)
+        _print_summary(summary, funnel)
     if no_serve:
         return
     try:
