@@ -44,6 +44,9 @@ class RecordingAttribution:
         self.asked.append(("credits", grain, start, end))
         return {}
 
+    def journeys(self, grain: str = "channel", start: Any = None, end: Any = None, **kw: Any) -> None:
+        self.asked.append(("journeys", grain, kw.get("stage")))
+
     def sourced_and_influenced(self, grain: str = "channel", start: Any = None, end: Any = None) -> list:
         self.asked.append(("sourced", grain, start, end))
         return []
@@ -74,6 +77,7 @@ def recorded_content(monkeypatch: Any) -> None:
 
     monkeypatch.setattr(warm, "content_roi", lambda analytics, attribution, spec: (analytics.content_roi(spec),
                                                                                    attribution.credits("content")))
+    monkeypatch.setattr(warm, "main_stages", lambda runtime: ("mql", "sql"))
 
 
 def test_the_warm_up_asks_the_pages_default_questions(recorded_content: None) -> None:
@@ -87,6 +91,7 @@ def test_the_warm_up_asks_the_pages_default_questions(recorded_content: None) ->
     assert {("credits", g, None, None) for g in GRAINS} <= set(rt.attribution.asked)
     assert {("sourced", g, None, None) for g in GRAINS} <= set(rt.attribution.asked)
     assert [key for key, _day in rt.answers.asked] == ["forecast"]
+    assert {("journeys", "channel", "mql"), ("journeys", "channel", "sql")} <= set(rt.attribution.asked)
     assert list(took)[:4] == ["snapshot", "funnel", "attribution channel", "content"]
 
 

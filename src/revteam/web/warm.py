@@ -10,7 +10,8 @@ is on:
 1. at start, ``warm_once``: the snapshot, then the questions the pages ask when opened with no filter, most
    visited first (``steps``): the funnel; attribution by channel (journeys, every model, sourced and
    influenced); content ROI with its credited column (every model at content grain); the other grains;
-   revenue and the forecast (today's); every funnel breakdown in cohort mode; the period-mode funnel
+   revenue and the forecast (today's); conversions to each main stage by channel over the default
+   period (the attribution page's "What to credit" switch); every funnel breakdown in cohort mode; the period-mode funnel
    and its breakdowns;
 2. then every ``REVTEAM_WARM_INTERVAL_SECONDS`` it reads the data fingerprint (one cheap query) and warms
    again when it moved, so after an import or a deal closing the next page load is warm too.
@@ -64,11 +65,28 @@ def steps(runtime: Any) -> Iterator[Step]:
     for grain in GRAINS[1:]:
         yield f"attribution {grain}", attribution_page(grain)
     yield "forecast", forecast
+
+    def stage_views() -> Any:  # the "Conversions to <stage>" switch: every main stage, default period
+        from revteam.services.stage_journeys import stage_period
+
+        window = stage_period(None, None, datetime.now(timezone.utc).date())
+        for stage in main_stages(runtime):
+            attribution.journeys("channel", *window, stage=stage)
+            attribution.credits("channel", *window, stage=stage)
+
+    yield "attribution conversions to each stage", stage_views
     for by in BREAKDOWNS:
         yield f"funnel by {by}", lambda by=by: analytics.funnel(FunnelSpec(breakdown=by))
     yield "funnel period", lambda: analytics.funnel(FunnelSpec(mode="period"))
     for by in BREAKDOWNS:
         yield f"funnel period by {by}", lambda by=by: analytics.funnel(FunnelSpec(mode="period", breakdown=by))
+
+
+def main_stages(runtime: Any) -> tuple[str, ...]:
+    from revteam.services.lifecycle import load_stages
+
+    with runtime.sessions() as db:
+        return tuple(load_stages(db).main)
 
 
 class Warmer:
