@@ -142,7 +142,9 @@ def test_backtest_on_the_database(session):
     assert bt.summary["month"]["forecasts"] == 1
 
 
-def test_the_commands_print_tables_and_json(db_env):
+@pytest.fixture
+def cli(db_env):
+    """``revteam revenue`` and ``revteam forecast`` on a database holding the first quarter."""
     rt = build_runtime()
     with rt.sessions() as s:
         first_quarter(s)
@@ -151,52 +153,43 @@ def test_the_commands_print_tables_and_json(db_env):
     app = typer.Typer()
     app.command("revenue")(revenue_command)
     app.command("forecast")(forecast_command)
-    runner = CliRunner()
-    r = runner.invoke(app, ["revenue", "--from", "2026-01", "--to", "2026-03", "--json"], catch_exceptions=False)
+    return lambda args: CliRunner().invoke(app, args, catch_exceptions=False)
+
+
+def test_the_commands_print_tables_and_json(cli):
+    r = cli(["revenue", "--from", "2026-01", "--to", "2026-03", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["quarters"][0]["actual"] == 23_000
-    r = runner.invoke(app, ["revenue", "--from", "2026-01", "--to", "2026-03"], catch_exceptions=False)
+    r = cli(["revenue", "--from", "2026-01", "--to", "2026-03"])
     assert r.exit_code == 0 and "2026 Q1" in r.stdout and "Americas" in r.stdout
     args = ["forecast", "--as-of", "2026-03-26", "--draws", "300"]
-    r = runner.invoke(app, [*args, "--json"], catch_exceptions=False)
+    r = cli([*args, "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["won_so_far"] == 13_000
-    r = runner.invoke(app, args, catch_exceptions=False)
+    r = cli(args)
     assert r.exit_code == 0 and "What stands in the way" in r.stdout and "Delta Freight" in r.stdout
-    r = runner.invoke(app, ["forecast", "--backtest", "--as-of", "2026-04-10", "--draws", "300", "--markdown"],
-                      catch_exceptions=False)
+    r = cli(["forecast", "--backtest", "--as-of", "2026-04-10", "--draws", "300", "--markdown"])
     assert r.exit_code == 0 and "#### Forecast to the end of the quarter" in r.stdout
-    r = runner.invoke(app, ["forecast", "--period", "year"], catch_exceptions=False)
+    r = cli(["forecast", "--period", "year"])
     assert r.exit_code == 2 and "use month or quarter" in r.output
-    r = runner.invoke(app, ["forecast", "--as-of", "2026-02-20", "--period", "quarter"], catch_exceptions=False)
+    r = cli(["forecast", "--as-of", "2026-02-20", "--period", "quarter"])
     assert r.exit_code == 2 and "forecast_insufficient_history" in r.output
 
 
-def test_show_sql_lists_the_statements_that_read_the_data(db_env):
-    rt = build_runtime()
-    with rt.sessions() as s:
-        first_quarter(s)
-        s.commit()
-    rt.engine.dispose()
-    app = typer.Typer()
-    app.command("revenue")(revenue_command)
-    app.command("forecast")(forecast_command)
-    runner = CliRunner()
+def test_show_sql_lists_the_statements_that_read_the_data(cli):
     forecast = ["forecast", "--as-of", "2026-03-26", "--draws", "300"]
-    r = runner.invoke(app, [*forecast, "--json", "--show-sql"], catch_exceptions=False)
+    r = cli([*forecast, "--json", "--show-sql"])
     assert r.exit_code == 0, r.output
     sql = json.loads(r.stdout)["sql"]
     assert any("FROM deals" in q for q in sql) and any("FROM deal_stage_changes" in q for q in sql)
     assert any("FROM targets" in q for q in sql) and len(sql) == len(set(sql))
-    assert "sql" not in json.loads(runner.invoke(app, [*forecast, "--json"], catch_exceptions=False).stdout)
-    r = runner.invoke(app, [*forecast, "--show-sql"], catch_exceptions=False)
+    assert "sql" not in json.loads(cli([*forecast, "--json"]).stdout)
+    r = cli([*forecast, "--show-sql"])
     assert r.exit_code == 0 and "SQL statement(s) read the deals" in r.stdout
     assert "FROM deal_stage_changes ORDER BY" in r.stdout
-    r = runner.invoke(app, ["revenue", "--from", "2026-01", "--to", "2026-03", "--json", "--show-sql"],
-                      catch_exceptions=False)
+    r = cli(["revenue", "--from", "2026-01", "--to", "2026-03", "--json", "--show-sql"])
     assert r.exit_code == 0 and any("FROM targets" in q for q in json.loads(r.stdout)["sql"])
-    r = runner.invoke(app, ["revenue", "--show-sql"], catch_exceptions=False)
+    r = cli(["revenue", "--show-sql"])
     assert r.exit_code == 0 and "SELECT DISTINCT deals.currency FROM deals;" in r.stdout
-    r = runner.invoke(app, ["forecast", "--backtest", "--as-of", "2026-04-10", "--draws", "300", "--json",
-                            "--show-sql"], catch_exceptions=False)
+    r = cli(["forecast", "--backtest", "--as-of", "2026-04-10", "--draws", "300", "--json", "--show-sql"])
     assert r.exit_code == 0 and any("FROM deal_stage_changes" in q for q in json.loads(r.stdout)["sql"])

@@ -10,7 +10,7 @@ is on:
 1. at start, ``warm_once``: the snapshot, then the questions the pages ask when opened with no filter, most
    visited first (``steps``): the funnel; attribution by channel (journeys, every model, sourced and
    influenced); content ROI with its credited column (every model at content grain); the other grains;
-   revenue and the forecast (today's); conversions to each main stage by channel over the default
+   revenue and the forecast (today's); conversions to each main stage at every grain over the default
    period (the attribution page's "What to credit" switch); every funnel breakdown in cohort mode; the period-mode funnel
    and its breakdowns;
 2. then every ``REVTEAM_WARM_INTERVAL_SECONDS`` it reads the data fingerprint (one cheap query) and warms
@@ -66,15 +66,18 @@ def steps(runtime: Any) -> Iterator[Step]:
         yield f"attribution {grain}", attribution_page(grain)
     yield "forecast", forecast
 
-    def stage_views() -> Any:  # the "Conversions to <stage>" switch: every main stage, default period
+    def stage_views(grain: str) -> Callable[[], Any]:  # "Conversions to <stage>": every main stage, default period
         from revteam.services.stage_journeys import stage_period
 
-        window = stage_period(None, None, datetime.now(timezone.utc).date())
-        for stage in main_stages(runtime):
-            attribution.journeys("channel", *window, stage=stage)
-            attribution.credits("channel", *window, stage=stage)
+        def run() -> None:
+            window = stage_period(None, None, datetime.now(timezone.utc).date())
+            for stage in main_stages(runtime):
+                attribution.journeys(grain, *window, stage=stage)
+                attribution.credits(grain, *window, stage=stage)
+        return run
 
-    yield "attribution conversions to each stage", stage_views
+    for grain in GRAINS:
+        yield f"attribution {grain}, conversions to each stage", stage_views(grain)
     for by in BREAKDOWNS:
         yield f"funnel by {by}", lambda by=by: analytics.funnel(FunnelSpec(breakdown=by))
     yield "funnel period", lambda: analytics.funnel(FunnelSpec(mode="period"))
