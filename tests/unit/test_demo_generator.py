@@ -70,3 +70,14 @@ def test_scale_must_be_positive():
 
     with pytest.raises(InvalidInput):
         generate_company(seed=1, now=NOW, scale=0)
+
+
+def test_video_titles_name_one_real_topic():
+    from revteam.demo.catalogue import TOPICS, _titles
+
+    topics = {t for ts in TOPICS.values() for t in ts}
+    videos = [title for title, kind, _ in _titles(random.Random(20261125), []) if kind == "video"]
+    assert videos
+    for title in videos:  # "Sales engagement platforms in 7 minutes (episode 10)"
+        topic = title.split(" in ")[0]
+        assert topic[:1].lower() + topic[1:] in topics or topic in topics, title

@@ -219,8 +219,8 @@ def _titles(rng: random.Random, webinars: list[CampaignDraft]) -> list[tuple[str
     cats = list(TOPICS)
     for i in range(TYPE_COUNTS["video"]):
         cat = cats[i % len(cats)]
-        add(f"{rng.choice(TOPICS[cat])[:1].upper()}{rng.choice(TOPICS[cat])[1:]} in {rng.choice((3, 5, 7))} minutes"
-            f" (episode {i + 1})", "video", cat)
+        topic = rng.choice(TOPICS[cat])  # one topic: its first letter capitalised (two draws made "Lales engagement")
+        add(f"{topic[:1].upper()}{topic[1:]} in {rng.choice((3, 5, 7))} minutes (episode {i + 1})", "video", cat)
     for i in range(TYPE_COUNTS["ebook"]):
         cat = cats[i % len(cats)]
         add(f"The {('complete', 'practical', 'executive', 'field')[i % 4]} guide to {TOPICS[cat][i % len(TOPICS[cat])]}",
