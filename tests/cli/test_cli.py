@@ -257,3 +257,14 @@ def test_bad_attribution_questions_exit_2_with_the_message(db_env, args, message
     invoke("init")
     r = runner.invoke(app, ["attribution", *args])
     assert r.exit_code == 2 and message in " ".join(r.stderr.split())
+
+
+@pytest.mark.parametrize("args,option", [
+    (["attribution", "--seed", "-1"], "--seed"),
+    (["content-roi", "--seed", "-5"], "--seed"),
+    (["content-roi", "--months", "0"], "--months"),
+    (["forecast", "--seed", "-1"], "--seed"),
+])
+def test_negative_seeds_and_no_months_are_refused_with_the_option_named(db_env, args, option):
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and option in r.output and "Traceback" not in r.output

@@ -18,6 +18,7 @@ from revteam.errors import InvalidInput
 from revteam.services.attribution import (LEAD_STAGES, JourneySet, _Builder, _day_end, _first_moves, _touches_of,
                                           credit_rows)
 from revteam.services.lifecycle import load_stages
+from revteam.domain.lifecycle import MAIN_STAGES
 from revteam.services.stage_journeys import (build_stage_journeys, check_stage, day_bounds, stage_data_from_tables,
                                              stage_journeys, stage_period)
 from revteam.store.models import Deal, DealContact, StageChange, Touchpoint
@@ -25,12 +26,14 @@ from tests.factories import make_account, make_campaign, make_contact, make_cont
 from tests.integration.test_attribution_cache import same_journeys
 
 WINDOW = timedelta(days=365)
+MAIN = MAIN_STAGES
 
 
 def reference(session: Session, stage: str, grain: str, start: datetime, end: datetime) -> JourneySet:
     """The definition, one contact at a time (docs/attribution.md, "Conversions of any stage")."""
+    beyond = MAIN[MAIN.index(stage):]  # reaching a stage: entering it or any later main stage
     reached = _first_moves(session, set(session.scalars(select(StageChange.contact_id)
-                                                        .where(StageChange.to_stage == stage)).all()), (stage,))
+                                                        .where(StageChange.to_stage.in_(beyond))).all()), beyond)
     touched = set(session.scalars(select(Touchpoint.contact_id).distinct()
                                   .where(Touchpoint.occurred_at >= start - WINDOW, Touchpoint.occurred_at < end)).all())
     converting = {c: at for c, at in reached.items() if start <= at < end}
@@ -57,7 +60,8 @@ def reference(session: Session, stage: str, grain: str, start: datetime, end: da
 
 def random_company(session: Session, seed: int = 7) -> None:
     """80 contacts over two years: touches on five channels (some direct, some with no channel), three
-    campaigns and four pieces; forward stage moves (some on the minute of a touch), recycles, deals."""
+    campaigns and four pieces; forward stage moves (some on the minute of a touch, some skipping MQL or
+    SAL), recycles, deals."""
     rng = random.Random(seed)
     t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
     campaigns = [make_campaign(session, name=f"Campaign {i}") for i in range(3)]
@@ -76,6 +80,8 @@ def random_company(session: Session, seed: int = 7) -> None:
         if times and rng.random() < 0.3:
             when = rng.choice(times)  # a move on the very touch: the touch is in the journey (at or before)
         for stage in main[:rng.randrange(0, len(main) + 1)]:
+            if stage in ("mql", "sal") and rng.random() < 0.25:
+                continue  # qualified straight past it: reaching a later stage reaches this one too
             session.add(StageChange(contact_id=c.id, to_stage=stage, changed_at=when, actor_rule="t"))
             when += timedelta(days=rng.randrange(0, 40), hours=rng.randrange(0, 24))
         if rng.random() < 0.2:
@@ -102,7 +108,8 @@ def test_the_column_build_equals_the_definition(engine: Engine, grain: str) -> N
                 want = reference(s, stage, grain, start, end)
                 got = stage_journeys(s, stage, grain=grain, start=start, end=end)
                 same_journeys_but_unattributed(got, want)
-                cut = build_stage_journeys(snapshot, stage, grain=grain, start=start, end=end,
+                cut = build_stage_journeys(snapshot, stage, reached_by=MAIN[MAIN.index(stage):], grain=grain,
+                                           start=start, end=end,
                                            labels=lambda keys: got.labels)
                 same_journeys(cut, got)
                 seen += int(want.journeys.converted.sum())
@@ -132,6 +139,22 @@ def test_a_conversion_with_no_touch_is_listed_not_credited(sqlite_engine: Engine
         assert [(u["id"], u["reason"]) for u in js.unattributed] == [
             (dan.id, "no touch in the 365 days before reaching mql on 2026-01-12")]
         assert credit_rows(js, "linear") == [{"key": "email", "label": "email", "credit": 1.0}]
+
+
+def test_a_contact_qualified_straight_past_the_stage_has_reached_it(sqlite_engine: Engine) -> None:
+    """As the funnel counts: Ben went from lead to SQL, so he reached MQL then, and is not a failed path."""
+    with Session(sqlite_engine) as s:
+        ben = make_contact(s, first_name="Ben")
+        make_touch(s, ben, at=datetime(2026, 1, 5, 9, tzinfo=timezone.utc), channel="webinar")
+        for stage, day in (("lead", 6), ("sql", 20)):
+            s.add(StageChange(contact_id=ben.id, to_stage=stage, changed_at=datetime(2026, 1, day, tzinfo=timezone.utc),
+                              actor_rule="t"))
+        s.commit()
+        js = stage_journeys(s, "mql", start=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                            end=datetime(2026, 2, 1, tzinfo=timezone.utc))
+        assert js.journeys.converted.tolist() == [True]
+        assert js.subjects[0]["reached"] == datetime(2026, 1, 20, tzinfo=timezone.utc)
+        assert credit_rows(js, "first_touch") == [{"key": "webinar", "label": "webinar", "credit": 1.0}]
 
 
 def test_side_states_unknown_stages_and_backward_periods_are_refused(sqlite_engine: Engine) -> None:

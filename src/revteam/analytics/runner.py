@@ -78,21 +78,24 @@ class Analytics:
         self._loaded: tuple[Any, ...] | None = None
         self._tables: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # tables() runs inside _answer and on its own (the warm-up)
         self._results: dict[Any, AnalyticsResult] = {}
         self._compiled: dict[tuple[Any, ...], tuple[str, str]] = {}  # (kind, spec, stages, query) → SQL
 
     def tables(self) -> tuple[dict[str, Any], Snapshot]:
-        snap = self.cache.get(self.sql_engine)
-        if self._engine is None:
-            self._engine = connect(self.engine_name)
-        if self._loaded != snap.fingerprint:  # load only the tables that changed since the last load
-            changed = changed_tables(self._loaded, snap.fingerprint)
-            self._tables.update(self._engine.load({name: snap.tables[name] for name in changed}))
-            self._loaded = snap.fingerprint
-            self._snapshot = snap
-        assert self._snapshot is not None
-        return self._tables, self._snapshot
+        """The engine's tables as of the current snapshot. Under the lock: the engine holds one set of tables,
+        and a thread loading an older snapshot while another queries a newer one would mix them."""
+        with self._lock:
+            snap = self.cache.get(self.sql_engine)
+            if self._engine is None:
+                self._engine = connect(self.engine_name)
+            if self._loaded != snap.fingerprint:  # load only the tables that changed since the last load
+                changed = changed_tables(self._loaded, snap.fingerprint)
+                self._tables.update(self._engine.load({name: snap.tables[name] for name in changed}))
+                self._loaded = snap.fingerprint
+                self._snapshot = snap
+            assert self._snapshot is not None
+            return self._tables, self._snapshot
 
     def cached(self, kind: str, spec: Any) -> bool:
         """Whether the answer to ``kind`` (funnel, content_roi) for ``spec`` on the data as it is now is in memory."""

@@ -126,7 +126,7 @@ def take_snapshot(engine: SqlEngine, names: tuple[str, ...] | None = None, *, pr
                   fp: Fingerprint | None = None) -> Snapshot:
     """Read ``names`` (default: every table); the other tables come from ``previous`` when given."""
     snap = Snapshot(fp if fp is not None else fingerprint(engine), dict(previous.tables) if previous else {})
-    for name in names or tuple(TABLES):
+    for name in tuple(TABLES) if names is None else names:  # () means none changed: read nothing
         model, cols = TABLES[name]
         snap.tables[name] = _read(engine, model, cols)
     return snap

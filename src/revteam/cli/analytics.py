@@ -18,7 +18,7 @@ from rich.table import Table
 from revteam.cli.common import JsonOption, capture_sql, console, print_json, runtime, translate_errors
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL the engine ran.")
-SeedOption = typer.Option(11, "--seed", help="Seed of the random draws of sampled Shapley (many keys, e.g. content "
+SeedOption = typer.Option(11, "--seed", min=0, help="Seed of the random draws of sampled Shapley (many keys, e.g. content "
                                              "grain): the same data and seed give the same numbers.")
 _PLACEHOLDERS = re.compile(r"(\?|%\([^)]+\)s|\$\d+|:\w+)(?:, (?:\?|%\([^)]+\)s|\$\d+|:\w+)){3,}")
 
@@ -112,7 +112,7 @@ def content_roi_command(
     model: str = typer.Option("w_shaped", help="The attribution model of the 'credited' column (--json has all)."),
     seed: int = SeedOption,
     limit: int = typer.Option(20, help="Pieces to show in the table."),
-    months: int = typer.Option(3, "--months", help="Months of the top five by revenue to print, latest first "
+    months: int = typer.Option(3, "--months", min=1, help="Months of the top five by revenue to print, latest first "
                                                    "(--json has every month of the window)."),
     json_: bool = JsonOption,
     show_sql: bool = ShowSql,

@@ -119,7 +119,7 @@ def forecast_command(
     period: str = typer.Option("month", "--period", help="month or quarter: forecast to the end of which."),
     as_of: str = typer.Option(None, "--as-of", help="Data through the end of this day, YYYY-MM-DD (default: today)."),
     draws: int = typer.Option(10_000, "--draws", min=100, help="Simulated futures (P10/P50/P90 come from them)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same data and seed give the same forecast."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same data and seed give the same forecast."),
     top: int = typer.Option(10, "--top", min=1, help="Largest open deals to list under 'what stands in the way'."),
     windows: str = typer.Option("auto", "--windows", help="Past windows the model learns from: auto (the same "
                                 "point of past quarters when one fits, else sliding), same_point or sliding."),

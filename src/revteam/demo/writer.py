@@ -38,9 +38,12 @@ def non_empty_tables(conn: Connection) -> dict[str, int]:
 
 
 def clear_all(conn: Connection) -> None:
-    """Delete every row of every revteam table (children first); the schema stays."""
+    """Delete every row of every revteam table (children first); the schema stays. The data versions stay
+    too: the rebuild bumps them on, so a running process sees new data even where a rebuild of the same
+    size reuses the same ids (a restarted counter could repeat an old fingerprint)."""
     for t in reversed(Base.metadata.sorted_tables):
-        conn.execute(delete(t))
+        if t.name != "data_versions":
+            conn.execute(delete(t))
 
 
 def write_rows(conn: Connection, name: str, columns: Sequence[str], rows: Sequence[tuple] | Sequence[dict[str, Any]],

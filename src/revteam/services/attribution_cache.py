@@ -113,7 +113,8 @@ class AttributionCache:
             if self._stage_data is None:
                 self._stage_data = SJ.stage_data_from_tables(self.tables()) if self.tables else SJ.read_stage_data(s)
             lo, hi = SJ.day_bounds(start, end)
-            js = SJ.build_stage_journeys(self._stage_data, stage, grain=grain, start=lo, end=hi,
+            js = SJ.build_stage_journeys(self._stage_data, stage, reached_by=SJ.at_or_beyond(self._stage_set, stage),
+                                         grain=grain, start=lo, end=hi,
                                          labels=lambda keys: A._labels(s, grain, keys))
         return self._remember(self._sets, key, js)
 

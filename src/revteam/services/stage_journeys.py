@@ -1,8 +1,9 @@
 """Stage-conversion journeys: crediting conversions to a lifecycle stage, not only won revenue (PRODUCT.md R9).
 
 Definition (``docs/attribution.md``, "Conversions of any stage")
-    The period is [start, end) (UTC). A *conversion* is a contact's first move ever to ``stage`` when it
-    falls in the period; its journey is the contact's touches from ``lookback_days`` (365) before that move
+    The period is [start, end) (UTC). A contact *reaches* ``stage`` the first time it enters it or any later
+    main stage (the funnel's definition, docs/metrics/funnel.md: a lead qualified straight to SQL has passed
+    MQL). A *conversion* is that moment when it falls in the period; its journey is the contact's touches from ``lookback_days`` (365) before that move
     up to the move itself, in time order, value 1 (a count). A contact with touches in the window before the
     period's end (from ``start - lookback_days`` up to ``end``) that had not reached the stage by ``end`` is a
     *non-conversion*: its touches in the ``lookback_days`` before ``end`` (Markov and Shapley learn from
@@ -63,6 +64,11 @@ def check_stage(stages: StageSet, stage: str) -> None:
     if stage not in stages.main:
         raise InvalidInput(f"Unknown stage {stage!r}; credit conversions to one of: {', '.join(stages.main)}.",
                            code="bad_attribution_stage")
+
+
+def at_or_beyond(stages: StageSet, stage: str) -> tuple[str, ...]:
+    """The main stages whose entry means a contact has reached ``stage``: it and every later one."""
+    return stages.main[stages.main.index(stage):]
 
 
 def stage_period(start: date | None, end: date | None, today: date, *,
@@ -209,13 +215,14 @@ def _codes(data: StageData, idx: np.ndarray, grain: str) -> tuple[np.ndarray, Ca
     return ref, lambda r: NONE_KEY if r < 0 else str(r)
 
 
-def build_stage_journeys(data: StageData, stage: str, *, grain: str, start: datetime, end: datetime,
-                         labels: Callable[[set[str]], dict[str, str]],
+def build_stage_journeys(data: StageData, stage: str, *, reached_by: tuple[str, ...], grain: str, start: datetime,
+                         end: datetime, labels: Callable[[set[str]], dict[str, str]],
                          lookback_days: int = DEFAULT_LOOKBACK_DAYS,
                          direct_channels: tuple[str, ...] = ("direct",)) -> JourneySet:
-    """The journeys of the conversions to ``stage`` in [start, end) and of the contacts who did not get there."""
+    """The journeys of the conversions to ``stage`` in [start, end) and of the contacts who did not get there.
+    ``reached_by``: the stages whose entry reaches ``stage`` (``at_or_beyond``)."""
     s, e, w = _us(start), _us(end), lookback_days * US_PER_DAY
-    mine = data.move_stage == stage
+    mine = np.isin(data.move_stage, reached_by)
     reached_c, reached_t = _first(data.move_contact[mine], data.move_time[mine])
     lead_c, lead_t = _first(data.move_contact[np.isin(data.move_stage, LEAD_STAGES)],
                             data.move_time[np.isin(data.move_stage, LEAD_STAGES)])
@@ -263,14 +270,17 @@ def build_stage_journeys(data: StageData, stage: str, *, grain: str, start: date
 def stage_journeys(session: Session, stage: str, *, grain: str = "channel", start: datetime, end: datetime,
                    lookback_days: int = DEFAULT_LOOKBACK_DAYS, direct_channels: tuple[str, ...] = ("direct",),
                    stages: StageSet | None = None) -> JourneySet:
-    """Journeys ending at a contact's first move to ``stage`` in [start, end), and those that did not get there."""
+    """Journeys ending when a contact reached ``stage`` (or a later main stage) in [start, end), and those that
+    did not get there."""
     from revteam.services.lifecycle import load_stages
 
     _check(grain, lookback_days)
-    check_stage(stages or load_stages(session), stage)
+    stages = stages or load_stages(session)
+    check_stage(stages, stage)
     if end <= start:
         raise InvalidInput(f"The period must end after it starts ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}).",
                            code="bad_attribution_period")
     data = read_stage_data(session, start - timedelta(days=lookback_days), end)
-    return build_stage_journeys(data, stage, grain=grain, start=start, end=end, lookback_days=lookback_days,
+    return build_stage_journeys(data, stage, reached_by=at_or_beyond(stages, stage), grain=grain, start=start,
+                                end=end, lookback_days=lookback_days,
                                 direct_channels=direct_channels, labels=lambda keys: _labels(session, grain, keys))

@@ -27,9 +27,9 @@ Who bumps
 
 Edge rules
     A rolled-back transaction bumps nothing (the bump is part of it). Over-counting is harmless (a cache
-    rebuilds once too often); under-counting is the bug this module exists to prevent. The table is
-    emptied by ``revteam demo --reset`` like every other; the next bump starts the counter again, and the
-    fingerprint's highest ids tell the rebuilt data apart.
+    rebuilds once too often); under-counting is the bug this module exists to prevent. ``revteam demo
+    --reset`` empties every table but this one, and the rebuild bumps every counter on: a restarted
+    counter with a rebuild of the same size (the same ids) could repeat an old fingerprint.
 """
 
 from __future__ import annotations
