@@ -176,8 +176,14 @@ def test_campaign_followup_says_what_happened_to_the_list(session, team):
     for c in attendees:
         make_touch(session, c, type="webinar_attended", campaign_id=webinar.id, at=MON - timedelta(days=10))
     log_sales_touch(session, attendees[0].id, team["ana"], type="sales_email", now=MON - timedelta(days=9))
+    session.add(StageChange(contact_id=attendees[1].id, from_stage="lead", to_stage="sql", changed_at=MON - timedelta(days=8),
+                            actor_rule="test"))  # qualified straight to SQL after the webinar: passed MQL and SAL
+    session.add(StageChange(contact_id=attendees[2].id, from_stage="lead", to_stage="mql", changed_at=MON - timedelta(days=20),
+                            actor_rule="test"))  # before the webinar: not its doing
+    session.flush()
     f = campaign_followup(session, webinar.id)
     assert (f.people, f.contacted, len(f.never_contacted)) == (5, 1, 4)
+    assert f.reached == {"mql": 1, "sal": 1, "sql": 1, "opportunity": 0, "customer": 0}
 
 
 def test_rejection_analytics_by_reason(session, team):

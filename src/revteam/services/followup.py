@@ -73,6 +73,7 @@ def campaign_followup(session: Session, campaign_id: int) -> CampaignFollowup:
     """For everyone the campaign touched (e.g. a webinar list): how many sales contacted afterwards, how
     many reached each funnel stage afterwards, and the pipeline and revenue of their deals since."""
     from revteam.errors import NotFound
+    from revteam.services.lifecycle import load_stages
     from revteam.store.models import SALES_TOUCH_TYPES
 
     camp = session.get(Campaign, campaign_id)
@@ -83,6 +84,11 @@ def campaign_followup(session: Session, campaign_id: int) -> CampaignFollowup:
     ids = list(first)
     contacted: set[int] = set()
     reached: dict[str, set[int]] = {s: set() for s in FUNNEL_STEPS}
+    # as the funnel counts (docs/metrics/funnel.md): entering a main stage reaches it and every step before it
+    main = load_stages(session).main
+    passes = {stage: [s for s in FUNNEL_STEPS if s in main and main.index(s) <= main.index(stage)]
+              for stage in main}
+    passes = {stage: steps for stage, steps in passes.items() if steps}
     pipeline = revenue = 0.0
     for chunk in (ids[i:i + 900] for i in range(0, len(ids), 900)):
         for cid, at in session.execute(select(Touchpoint.contact_id, Touchpoint.occurred_at).where(
@@ -90,9 +96,10 @@ def campaign_followup(session: Session, campaign_id: int) -> CampaignFollowup:
             if at >= first[cid]:
                 contacted.add(cid)
         for cid, stage, at in session.execute(select(StageChange.contact_id, StageChange.to_stage, StageChange.changed_at)
-                                              .where(StageChange.contact_id.in_(chunk), StageChange.to_stage.in_(FUNNEL_STEPS))):
+                                              .where(StageChange.contact_id.in_(chunk), StageChange.to_stage.in_(passes))):
             if at >= first[cid]:
-                reached[stage].add(cid)
+                for step in passes[stage]:
+                    reached[step].add(cid)
         deals = session.execute(select(Deal.id, Deal.outcome, Deal.amount, Deal.created_on, DealContact.contact_id)
                                 .join(DealContact, DealContact.deal_id == Deal.id).where(DealContact.contact_id.in_(chunk))).all()
         seen: set[int] = set()
