@@ -125,6 +125,14 @@ def main() -> None:
 
     counts_s, _ = best_of(3, lambda: ours([]))
     whole_s, (entered, conversion, velocity) = best_of(3, lambda: ours(steps))
+    # the runner keeps the progress table per data fingerprint: the first answer after a change pays for it
+    keep_s, kept = best_of(1, lambda: engine.materialize("funnel_progress", F.progress(t, MAIN_STAGES, positions)))
+    t[F.PROGRESS] = kept
+    kept_s, kept_answer = best_of(3, lambda: ours(steps))
+    assert kept_answer[:2] == (entered, conversion), "the kept progress changes the counts"
+    for a, b in zip(kept_answer[2], velocity, strict=True):  # float sums in another order: equal to rounding
+        assert a.keys() == b.keys() and all(np.isclose(a[k], b[k], rtol=1e-12) if isinstance(a[k], float)
+                                            else a[k] == b[k] for k in a), (a, b)
     t0 = time.perf_counter()
     peer_conv, pairs_df = pandas_conversion(tables)
     peer_counts_s = time.perf_counter() - t0
@@ -150,6 +158,8 @@ def main() -> None:
           f"{peer_counts_s / counts_s:.1f} |")
     print(f"| the whole answer: the funnel and velocity (median, p75, p90, mean) | {whole_s:.2f} | {peer_whole_s:.2f} | "
           f"{peer_whole_s / whole_s:.1f} |")
+    print(f"| the whole answer, progress kept (every further breakdown; keeping it took {keep_s:.2f} s once) | "
+          f"{kept_s:.2f} | {peer_whole_s:.2f} | {peer_whole_s / kept_s:.1f} |")
     print(f"(ours: best of 3 runs of one query; loading the Arrow tables into DuckDB once: {load:.2f} s)")
 
 

@@ -119,3 +119,24 @@ def test_each_validation_rule_has_a_code(spec, code):
     with pytest.raises(AnalyticsSpecError) as e:
         validate(spec, MAIN_STAGES)
     assert e.value.code == code
+
+
+def test_the_kept_progress_follows_the_data(tmp_path, engine_name):
+    """The runner keeps each stage list's progress until the data change: a new move shows at once."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'moves.db'}")
+    Base.metadata.create_all(eng)
+    with make_session_factory(eng)() as s:
+        seed_default_stages(s)
+        ana = make_contact(s, first_name="Ana")
+        s.add(StageChange(contact_id=ana.id, to_stage="lead", changed_at=at(1, 5), actor_rule="test"))
+        s.commit()
+        a = Analytics(eng, engine_name)
+        try:
+            assert conv(a.funnel(FunnelSpec(stages=("lead", "mql"))), "lead", "mql") == (1, 0)
+            assert conv(a.funnel(FunnelSpec(stages=("lead", "mql"), breakdown="month")), "lead", "mql", "2026-01-01") == (1, 0)
+            s.add(StageChange(contact_id=ana.id, from_stage="lead", to_stage="mql", changed_at=at(1, 9), actor_rule="test"))
+            s.commit()
+            assert conv(a.funnel(FunnelSpec(stages=("lead", "mql"))), "lead", "mql") == (1, 1)
+            assert conv(a.funnel(FunnelSpec(stages=("lead", "mql"), breakdown="month")), "lead", "mql", "2026-01-01") == (1, 1)
+        finally:
+            a.close()

@@ -37,6 +37,13 @@ class Engine:
     def execute(self, expr: Any) -> Any:
         return self.con.execute(expr)
 
+    def materialize(self, name: str, expr: Any) -> Any | None:
+        """Keep ``expr``'s rows as table ``name`` and return it, or None where the engine does not (Spark:
+        the callers compute the expression inline). Replaces an earlier table of that name."""
+        if self.name != "duckdb":
+            return None
+        return self.con.create_table(name, expr, overwrite=True)
+
     def compile(self, expr: Any) -> tuple[str, str]:
         """The SQL this engine runs for ``expr`` and the same SQL laid out to read (from one compilation).
 

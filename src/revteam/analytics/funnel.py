@@ -187,6 +187,7 @@ def _stage_aggregates(rows: Any, spec: FunnelSpec, k: int, pairs: set[tuple[int,
 
 
 VELOCITY = ("median_days", "p75_days", "p90_days", "mean_days")
+PROGRESS = "funnel_progress"  # in ``t``: ``progress`` of these stages, kept by the runner (else computed inline)
 QUANTILES = (0.5, 0.75, 0.9)  # one exact multi-quantile per pair: the values are sorted once
 
 
@@ -198,11 +199,13 @@ def funnel_table(t: dict[str, Any], spec: FunnelSpec, stages: tuple[str, ...], p
     period, in the same group; 0 for j ≤ A); and for the requested ``pairs`` starting at A, ``q{j}``
     (median, p75, p90 of the days from A to j of the cohort's converted contacts) and ``mean{j}``
     (null elsewhere). ``split_funnel`` lays the rows out as the entered / conversion / velocity lists;
-    the columns stay few so that the query compiles fast."""
+    the columns stay few so that the query compiles fast. ``t[PROGRESS]``, when given, is ``progress`` of
+    these ``stages`` kept as a table (the runner keeps it per data fingerprint: every breakdown reuses it)."""
     k = len(stages)
     rank = {s: i for i, s in enumerate(stages)}
     wanted = {(rank[a], rank[b]) for a, b in pairs}
-    aggs = _stage_aggregates(_with_attribute(progress(t, stages, positions), t, spec), spec, k, wanted)
+    wide = t[PROGRESS] if PROGRESS in t else progress(t, stages, positions)
+    aggs = _stage_aggregates(_with_attribute(wide, t, spec), spec, k, wanted)
     no_q, no_mean, zero = ibis.null("array<float64>"), ibis.null("float64"), ibis.literal(0, "int64")
     parts = []
     for i in range(k):
