@@ -16,6 +16,7 @@ from rich import box
 from rich.table import Table
 
 from revteam.cli.common import JsonOption, capture_sql, console, print_json, runtime, translate_errors
+from revteam.domain.days import parse_day
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL the engine ran.")
 SeedOption = typer.Option(11, "--seed", min=0, help="Seed of the random draws of sampled Shapley (many keys, e.g. content "
@@ -49,17 +50,6 @@ def _print_statements(statements: list[str]) -> None:
         console.print(sql, markup=False, highlight=False, soft_wrap=True)
 
 
-def _date(value: str | None, name: str) -> date | None:
-    from revteam.errors import InvalidInput
-
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--{name} {value!r} is not a date; use YYYY-MM-DD.", code="bad_date") from None
-
-
 @translate_errors
 def funnel_command(
     stages: str = typer.Option("", help="Comma-separated stages in order (default: every main stage)."),
@@ -75,8 +65,8 @@ def funnel_command(
     """Conversion between every pair of lifecycle stages and the time it takes (median, p75, p90)."""
     from revteam.analytics.funnel import FunnelSpec
 
-    spec = FunnelSpec(stages=tuple(s.strip() for s in stages.split(",") if s.strip()), start=_date(start, "start"),
-                      end=_date(end, "end"), mode=mode, window_days=window, breakdown=by)
+    spec = FunnelSpec(stages=tuple(s.strip() for s in stages.split(",") if s.strip()), start=parse_day(start, "--start"),
+                      end=parse_day(end, "--end"), mode=mode, window_days=window, breakdown=by)
     with runtime() as rt:
         with console.status(f"running the funnel on {rt.settings.analytics_engine}…"):
             result = rt.analytics.funnel(spec)
@@ -129,7 +119,7 @@ def content_roi_command(
 
     if model not in MODELS:
         raise InvalidInput(f"Unknown model {model!r}; use one of: {', '.join(MODELS)}.", code="bad_attribution_model")
-    spec = ContentSpec(start=_date(start, "start"), end=_date(end, "end"), content_id=content)
+    spec = ContentSpec(start=parse_day(start, "--start"), end=parse_day(end, "--end"), content_id=content)
     with runtime() as rt:
         with console.status("computing content ROI…"):
             once = AttributionCache(rt.sessions, lambda: None)  # one process, one answer: no freshness check
@@ -218,7 +208,7 @@ def attribution_command(
         raise InvalidInput(f"Unknown model {model!r}; use one of: all, {', '.join(MODELS)}.", code="bad_attribution_model")
     if stage is not None and deal is not None:
         raise InvalidInput("--deal explains a won deal's revenue; leave out --stage.", code="bad_attribution_stage")
-    first, last = _date(start, "start"), _date(end, "end")
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
     A.check_period(first, last)
     models = list(MODELS) if model == "all" else [model]
     with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:

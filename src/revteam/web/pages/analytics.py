@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from revteam.analytics.content import ContentSpec
 from revteam.analytics.funnel import FunnelSpec
 from revteam.domain.attribution import MODELS
+from revteam.domain.days import parse_day
 from revteam.errors import InvalidInput, NotFound
 from revteam.services.content_credit import content_roi, deals_closed_in
 from revteam.services.lifecycle import load_stages, stage_labels
@@ -42,15 +43,6 @@ FORECAST_SEED = 7  # the same page shows the same forecast for the same data
 DEFAULT_MODEL = "w_shaped"
 
 Text = Annotated[str, Query()]
-
-
-def _date(value: str, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{name} {value!r} is not a date; use YYYY-MM-DD.", code="bad_date") from None
 
 
 def _max(values: Any) -> float:
@@ -97,7 +89,7 @@ def funnel_page(request: Request, runtime: RuntimeDep, start: Text = "", end: Te
         if by and by not in BREAKDOWNS:
             raise InvalidInput(f"Unknown breakdown {by!r}; pick one of: {', '.join(BREAKDOWNS)}.",
                                code="bad_breakdown")
-        spec = FunnelSpec(start=_date(start, "Start"), end=_date(end, "End"), mode=mode, breakdown=by or None)
+        spec = FunnelSpec(start=parse_day(start, "Start"), end=parse_day(end, "End"), mode=mode, breakdown=by or None)
         result = runtime.analytics.funnel(spec)
     except InvalidInput as e:  # AnalyticsSpecError is one
         ctx["error"] = e.message if hasattr(e, "message") else str(e)
@@ -126,7 +118,7 @@ def attribution_page(request: Request, runtime: RuntimeDep, db: SessionDep, now:
                            "stages": [(key, labels.get(key, key)) for key in stages.main], "stage_label": None}
     try:
         _check_attribution(grain, model)
-        window = (_date(start, "Start"), _date(end, "End"))
+        window = (parse_day(start, "Start"), parse_day(end, "End"))
         if stage:
             check_stage(stages, stage)
             window = stage_period(*window, now.date())
@@ -201,7 +193,7 @@ def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text
                                code="bad_attribution_model")
         asked_month = _month(month)
         result = content_roi(runtime.analytics, runtime.attribution,
-                             ContentSpec(start=_date(start, "Start"), end=_date(end, "End")))
+                             ContentSpec(start=parse_day(start, "Start"), end=parse_day(end, "End")))
     except InvalidInput as e:
         ctx["error"] = e.message
         return render(request, "content.html", ctx, status=422)
@@ -227,7 +219,7 @@ def content_page(request: Request, runtime: RuntimeDep, now: NowDep, start: Text
 @router.get("/content/{content_id}", name="content.piece", response_class=HTMLResponse)
 def content_piece(request: Request, runtime: RuntimeDep, content_id: int, start: Text = "",
                   end: Text = "") -> HTMLResponse:
-    spec = ContentSpec(start=_date(start, "Start"), end=_date(end, "End"))  # the whole table: warm with the list
+    spec = ContentSpec(start=parse_day(start, "Start"), end=parse_day(end, "End"))  # the whole table: warm with the list
     result = runtime.analytics.content_roi(spec)
     piece = next((p for p in result.rows("pieces") if p.get("content_id") == content_id), None)
     if piece is None:
