@@ -17,7 +17,7 @@ import numpy as np
 
 from revteam.domain.identity import seniority_from_title
 from revteam.domain.scoring import ContactTable, TouchTable, score_batch, top_reason_codes
-from revteam.services.scoring import DEFAULT_MODEL_PATH
+from revteam.services.qualify.scoring import DEFAULT_MODEL_PATH
 from revteam.domain.scoring import model_from_toml
 
 NOW = datetime(2026, 3, 16, tzinfo=timezone.utc)

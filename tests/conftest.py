@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from revteam.config import Settings, get_settings
-from revteam.services.lifecycle import seed_default_stages
+from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine, make_session_factory
 from revteam.store.models import Base
 

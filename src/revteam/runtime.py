@@ -39,7 +39,7 @@ class Runtime:
         with self._lock:
             if self._attribution is None:
                 from revteam.analytics.snapshot import fingerprint
-                from revteam.services.attribution_cache import AttributionCache
+                from revteam.analytics.attribution_cache import AttributionCache
 
                 # stage journeys are cut from the analytics snapshot's tables, already in memory
                 self._attribution = AttributionCache(self.sessions, lambda: fingerprint(self.engine),
@@ -52,7 +52,7 @@ class Runtime:
         with self._lock:
             if self._answers is None:
                 from revteam.analytics.snapshot import fingerprint
-                from revteam.services.answer_cache import AnswerCache
+                from revteam.analytics.answer_cache import AnswerCache
 
                 self._answers = AnswerCache(lambda: fingerprint(self.engine))
             return self._answers
@@ -63,7 +63,7 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> 
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade_to_head(engine)
-        from revteam.services.lifecycle import seed_default_stages
+        from revteam.services.record.lifecycle import seed_default_stages
 
         factory = make_session_factory(engine)
         with factory() as s:

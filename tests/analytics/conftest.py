@@ -13,7 +13,7 @@ from revteam.analytics.runner import Analytics
 from revteam.ingest.mapping import load_mapping
 from revteam.ingest.service import run_import
 from revteam.store.db import make_engine, make_session_factory, upgrade_to_head
-from revteam.services.lifecycle import seed_default_stages
+from revteam.services.record.lifecycle import seed_default_stages
 from tests.conftest import DATASETS, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Content ROI with revenue credited under each model: the worked example of services/content_credit.py,
+"""Content ROI with revenue credited under each model: the worked example of analytics/content_credit.py,
 computed by hand, through the analytics runner (every engine) and the attribution cache."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from revteam.analytics.content import ContentSpec
 from revteam.analytics.runner import Analytics
 from revteam.analytics.snapshot import fingerprint
 from revteam.domain.attribution import MODELS
-from revteam.services.attribution_cache import AttributionCache
-from revteam.services.content_credit import content_roi, deals_closed_in, merge_credit
-from revteam.services.lifecycle import seed_default_stages
+from revteam.analytics.attribution_cache import AttributionCache
+from revteam.analytics.content_credit import content_roi, deals_closed_in, merge_credit
+from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine, make_session_factory
 from revteam.store.models import Base, StageChange
 from tests.factories import make_account, make_contact, make_content, make_deal, make_touch

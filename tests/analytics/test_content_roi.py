@@ -8,8 +8,8 @@ import pytest
 
 from revteam.analytics.content import ContentSpec
 from revteam.analytics.runner import Analytics
-from revteam.services.content_usage import log_content_use
-from revteam.services.lifecycle import seed_default_stages
+from revteam.services.revenue.content_usage import log_content_use
+from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine, make_session_factory
 from revteam.store.models import Base, StageChange
 from tests.factories import make_account, make_contact, make_content, make_deal, make_touch, make_user

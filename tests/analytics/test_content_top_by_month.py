@@ -12,10 +12,10 @@ from revteam.analytics.content import INFLUENCE_LOOKBACK_DAYS, ContentSpec
 from revteam.analytics.runner import Analytics
 from revteam.analytics.snapshot import fingerprint
 from revteam.domain.attribution import MODELS
-from revteam.services.attribution import DEFAULT_LOOKBACK_DAYS
-from revteam.services.attribution_cache import AttributionCache
-from revteam.services.content_credit import content_roi, month_closes
-from revteam.services.lifecycle import seed_default_stages
+from revteam.analytics.attribution import DEFAULT_LOOKBACK_DAYS
+from revteam.analytics.attribution_cache import AttributionCache
+from revteam.analytics.content_credit import content_roi, month_closes
+from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine, make_session_factory
 from revteam.store.models import Base
 from tests.factories import make_account, make_contact, make_content, make_deal, make_touch

@@ -10,7 +10,7 @@ from revteam.analytics.errors import AnalyticsSpecError
 from revteam.analytics.funnel import FunnelSpec, validate
 from revteam.analytics.runner import Analytics
 from revteam.domain.lifecycle import MAIN_STAGES
-from revteam.services.lifecycle import seed_default_stages
+from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine, make_session_factory
 from revteam.store.models import Base, StageChange
 from tests.factories import make_account, make_contact

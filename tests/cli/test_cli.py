@@ -150,7 +150,7 @@ def _many_pieces(db_env: str, n: int = 20) -> dict[str, int]:
 
 def test_sampled_shapley_at_content_grain_is_reproducible_with_a_seed(db_env):
     from revteam.cli.analytics import SeedOption
-    from revteam.services.attribution import DEFAULT_SEED
+    from revteam.analytics.attribution import DEFAULT_SEED
 
     assert SeedOption.default == DEFAULT_SEED  # the CLI and the pages draw the same numbers
     _many_pieces(db_env)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from revteam.analytics.snapshot import fingerprint
 from revteam.domain.attribution import MODELS
-from revteam.services import attribution as A
-from revteam.services.attribution_cache import AttributionCache
+from revteam.analytics import attribution as A
+from revteam.analytics.attribution_cache import AttributionCache
 from revteam.store.models import Deal
 from tests.integration.test_attribution_service import acme  # noqa: F401  (the worked-example fixture)
 
@@ -84,7 +84,7 @@ def test_the_lru_keeps_at_most_max_entries(acme: Session) -> None:  # noqa: F811
 
 def test_answers_outnumber_cut_sets(acme: Session) -> None:  # noqa: F811
     """Every model for each of several periods (the content page's months) stays kept: answers are small."""
-    from revteam.services.attribution_cache import ANSWERS_PER_SET
+    from revteam.analytics.attribution_cache import ANSWERS_PER_SET
 
     engine = acme.get_bind()
     cache = AttributionCache(sessionmaker(bind=engine), lambda: fingerprint(engine), max_entries=2)
@@ -112,7 +112,7 @@ def test_explain_deal_through_the_cache_equals_the_service(acme: Session) -> Non
 
 def test_stage_journeys_through_the_cache_equal_the_service(acme: Session) -> None:  # noqa: F811
     from revteam.analytics.snapshot import SnapshotCache
-    from revteam.services.stage_journeys import day_bounds, stage_journeys
+    from revteam.analytics.stage_journeys import day_bounds, stage_journeys
     from revteam.store.models import StageChange
 
     engine = acme.get_bind()

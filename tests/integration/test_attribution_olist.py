@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from revteam.domain.attribution import HEURISTICS, attribute
-from revteam.services.attribution import revenue_journeys
-from revteam.services.stage_journeys import stage_journeys
+from revteam.analytics.attribution import revenue_journeys
+from revteam.analytics.stage_journeys import stage_journeys
 from revteam.store.db import make_engine
 
 pytestmark = pytest.mark.datasets

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from revteam.errors import InvalidInput
-from revteam.services.attribution import (
+from revteam.analytics.attribution import (
     credit_rows,
     explain_deal,
     revenue_journeys,
     sourced_and_influenced,
 )
-from revteam.services.stage_journeys import stage_journeys
+from revteam.analytics.stage_journeys import stage_journeys
 from revteam.store.models import StageChange
 from tests.factories import make_account, make_campaign, make_contact, make_content, make_deal, make_touch
 
@@ -25,7 +25,7 @@ def at(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
 
 @pytest.fixture
 def acme(sqlite_engine) -> Session:
-    """The worked example of services/attribution.py, plus a lost deal, a deal with no touch, and noise."""
+    """The worked example of analytics/attribution.py, plus a lost deal, a deal with no touch, and noise."""
     with Session(sqlite_engine) as s:
         account = make_account(s, name="Acme Rockets")
         ana = make_contact(s, first_name="Ana", email="ana@acme-rockets.com")

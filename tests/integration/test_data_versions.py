@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from revteam.analytics.snapshot import TABLES, changed_tables, fingerprint
-from revteam.services.content_usage import log_content_use
+from revteam.services.revenue.content_usage import log_content_use
 from revteam.store.data_versions import WATCHED, bump, read_versions, with_cascades
 from revteam.store.models import Contact, Deal, Touchpoint, User
 from tests.factories import T0, make_account, make_contact, make_content, make_deal, make_touch, make_user

@@ -13,8 +13,8 @@ from revteam.domain.forecast import ForecastConfig
 from revteam.errors import ImportRejected, InvalidInput
 from revteam.ingest.mapping import load_mapping
 from revteam.ingest.service import run_import
-from revteam.services.deal_stages import move_deal
-from revteam.services.revenue import forecast_report, load_deals, load_stage_history
+from revteam.services.revenue.deal_stages import move_deal
+from revteam.analytics.revenue import forecast_report, load_deals, load_stage_history
 from revteam.store.models import Deal, DealStageChange
 from tests.factories import make_account, make_deal
 from tests.integration.test_imports import write_csv

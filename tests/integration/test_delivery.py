@@ -23,7 +23,7 @@ from sqlalchemy import select
 from revteam.delivery.channels import AppriseSender, MemorySender
 from revteam.delivery.outbox import leave_group, join_group, notify_groups, notify_user, set_preference
 from revteam.delivery.worker import deliver_due
-from revteam.store.handoff_models import NotificationGroup, OutboxMessage, UserChannel
+from revteam.store.models import NotificationGroup, OutboxMessage, UserChannel
 from tests.factories import make_user
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)

@@ -21,10 +21,10 @@ from revteam.domain.identity import normalise_domain, normalise_email
 from revteam.domain.lifecycle import DEFAULT_STAGES, plan_stage_move
 from revteam.errors import Conflict
 from revteam.security import verify_password
-from revteam.services.lifecycle import seed_default_stages
+from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine
-from revteam.services.agreement import agreement_in_force
-from revteam.store.handoff_models import (
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.store.models import (
     ContactScore,
     Dispute,
     DisputeVote,
@@ -403,7 +403,7 @@ def test_pending_handoffs_belong_to_active_reps_and_the_clocks_run(moderate):
         assert m["breached_now"] > 0 and m["unworked_leads"] > 0
         assert m["mql_handoffs_qualified_at_handover"] >= 0.95
         # the worker's first tick at "now" already ran in the build: a second one has nothing to do
-        from revteam.services.sla_tick import tick
+        from revteam.services.handoff.sla_clock import tick
 
         again = tick(s, now=NOW)
         assert (again.escalations, again.returned, again.digests, again.reviews) == (0, 0, 0, 0)
@@ -498,7 +498,7 @@ def test_a_scoring_review_is_open_and_the_data_bear_it_out(moderate):
 
 
 def test_compliance_unworked_and_rejections_through_the_app_reports(moderate):
-    from revteam.services.followup import rejection_analytics, sla_compliance, unworked_leads
+    from revteam.analytics.handoff_reports import rejection_analytics, sla_compliance, unworked_leads
 
     eng, _ = moderate
     with Session(eng) as s:
@@ -511,7 +511,7 @@ def test_compliance_unworked_and_rejections_through_the_app_reports(moderate):
 
 
 def test_stored_scores_are_what_the_app_computes(moderate):
-    from revteam.services.reactions import score_and_hand_over
+    from revteam.services.qualify.rescoring import score_and_hand_over
 
     eng, _ = moderate
     with Session(eng) as s:

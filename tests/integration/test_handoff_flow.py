@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from revteam.errors import Conflict, Forbidden, InvalidInput
-from revteam.services.agreement import DEFAULT_TERMS, propose_agreement, sign_agreement
-from revteam.services.decisions import (
+from revteam.services.handoff.agreement import DEFAULT_TERMS, propose_agreement, sign_agreement
+from revteam.services.handoff.decide import (
     accept_lead,
     cast_vote,
     log_sales_touch,
@@ -19,7 +19,7 @@ from revteam.services.decisions import (
     reject_lead,
     seed_reject_reasons,
 )
-from revteam.services.followup import (
+from revteam.analytics.handoff_reports import (
     campaign_followup,
     marketing_delivery,
     rejection_analytics,
@@ -27,9 +27,9 @@ from revteam.services.followup import (
     sla_compliance,
     unworked_leads,
 )
-from revteam.services.reactions import score_and_hand_over
-from revteam.services.sla_tick import tick
-from revteam.store.handoff_models import ContactScore, Handoff, OutboxMessage, RepProfile, RoutingRuleRow
+from revteam.services.qualify.rescoring import score_and_hand_over
+from revteam.services.handoff.sla_clock import tick
+from revteam.store.models import ContactScore, Handoff, OutboxMessage, RepProfile, RoutingRuleRow
 from revteam.store.models import Contact, StageChange
 from tests.factories import make_account, make_campaign, make_contact, make_content, make_touch, make_user
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from revteam.cli.revenue import backtest_markdown, forecast_command
 from revteam.domain.forecast import ForecastConfig
 from revteam.domain.revenue import new_customers, revenue_by_month, sales_cycle, spans, win_rate, won_revenue
-from revteam.services.revenue import backtest_maven, deals_from_maven
+from revteam.analytics.revenue import backtest_maven, deals_from_maven
 
 pytestmark = pytest.mark.datasets
 FIRST, LAST = date(2017, 3, 1), date(2017, 12, 31)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from revteam.errors import ImportRejected
 from revteam.ingest.service import run_import
-from revteam.services.privacy import erase_person, export_person
+from revteam.services.people.privacy import erase_person, export_person
 from revteam.store.models import AuditEntry, Contact, Touchpoint
 from tests.factories import make_contact, make_touch
 

@@ -16,7 +16,7 @@ from revteam.cli.revenue import forecast_command, revenue_command
 from revteam.domain.forecast import ForecastConfig, InsufficientHistory
 from revteam.domain.revenue import NO_TEAM
 from revteam.runtime import build_runtime
-from revteam.services.revenue import backtest_database, forecast_report, load_deals, revenue_report
+from revteam.analytics.revenue import backtest_database, forecast_report, load_deals, revenue_report
 from revteam.store.models import Target, Team
 from tests.factories import make_account, make_deal, make_user
 

@@ -1,4 +1,4 @@
-"""Stage-conversion journeys (``services/stage_journeys.py``): the column-wise build equals the definition
+"""Stage-conversion journeys (``analytics/stage_journeys.py``): the column-wise build equals the definition
 written as a plain loop (``reference``, below) on a seeded random company, read from the database and from
 the analytics snapshot alike, on SQLite and PostgreSQL; bad questions get clear messages."""
 
@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from revteam.analytics.snapshot import take_snapshot
 from revteam.errors import InvalidInput
-from revteam.services.attribution import (LEAD_STAGES, JourneySet, _Builder, _day_end, _first_moves, _touches_of,
+from revteam.analytics.attribution import (LEAD_STAGES, JourneySet, _Builder, _day_end, _first_moves, _touches_of,
                                           credit_rows)
-from revteam.services.lifecycle import load_stages
+from revteam.services.record.lifecycle import load_stages
 from revteam.domain.lifecycle import MAIN_STAGES
-from revteam.services.stage_journeys import (build_stage_journeys, check_stage, day_bounds, stage_data_from_tables,
+from revteam.analytics.stage_journeys import (build_stage_journeys, check_stage, day_bounds, stage_data_from_tables,
                                              stage_journeys, stage_period)
 from revteam.store.models import Deal, DealContact, StageChange, Touchpoint
 from tests.factories import make_account, make_campaign, make_contact, make_content, make_deal, make_touch

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from revteam.config import Settings
 from revteam.runtime import Runtime, build_runtime
-from revteam.services.users import issue_api_token
+from revteam.services.people.users import issue_api_token
 from revteam.store.models import OwnerChange, ROLES, StageChange, User
 from revteam.web.app import create_app
 from revteam.web.deps import get_now

@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revteam.services.agreement import DEFAULT_TERMS, DEFAULT_TEXT, propose_agreement, sign_agreement
-from revteam.services.decisions import (
+from revteam.services.handoff.agreement import DEFAULT_TERMS, DEFAULT_TEXT, propose_agreement, sign_agreement
+from revteam.services.handoff.decide import (
     accept_lead,
     log_sales_touch,
     open_dispute,
@@ -39,12 +39,12 @@ from revteam.services.decisions import (
     reject_lead,
     seed_reject_reasons,
 )
-from revteam.services.lifecycle import load_stages, move_contact_stage
-from revteam.services.reactions import score_and_hand_over
-from revteam.services.scoring import active_model, save_model
+from revteam.services.record.lifecycle import load_stages, move_contact_stage
+from revteam.services.qualify.rescoring import score_and_hand_over
+from revteam.services.qualify.scoring import active_model, save_model
 from revteam.domain.scoring import model_to_toml
 from revteam.delivery.outbox import join_group, set_preference
-from revteam.store.handoff_models import (
+from revteam.store.models import (
     Handoff,
     NotificationGroup,
     RepProfile,

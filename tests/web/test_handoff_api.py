@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from revteam.runtime import Runtime
-from revteam.store.handoff_models import Dispute, DisputeVote, Handoff, ScoringModelRow, SlaAgreement, UserChannel
+from revteam.store.models import Dispute, DisputeVote, Handoff, ScoringModelRow, SlaAgreement, UserChannel
 from revteam.store.models import Touchpoint, User
 from tests.web.conftest import NOW, api_token_for, bearer, new_client, use_handoff_template
 from tests.web.handoff_world import World

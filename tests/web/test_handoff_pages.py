@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from revteam.runtime import Runtime
-from revteam.store.handoff_models import (
+from revteam.store.models import (
     Dispute,
     DisputeVote,
     GroupMembership,

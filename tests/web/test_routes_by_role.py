@@ -67,7 +67,7 @@ def fill(path: str, ids: dict[str, int]) -> str:
 
 @pytest.fixture
 def path_ids(runtime: Runtime, people: dict[str, User], record: Record, world: Any) -> dict[str, int]:
-    from revteam.services.users import issue_api_token
+    from revteam.services.people.users import issue_api_token
     from tests.web.conftest import T0
 
     from sqlalchemy import select

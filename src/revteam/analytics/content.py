@@ -16,7 +16,7 @@ Definitions (docs/metrics/content.md)
                        the close date up to the end of the close day; attribution's window, so this is
                        attribution's *influenced* revenue at content grain, month by month)
 Revenue credited under each attribution model comes from the attribution service and is merged by the
-runner (``revteam.services.attribution``).
+runner (``revteam.analytics.attribution``).
 """
 
 from __future__ import annotations

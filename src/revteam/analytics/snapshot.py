@@ -19,7 +19,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
 from revteam.store.data_versions import WATCHED, read_versions
-from revteam.store.handoff_models import ContentUsage, Handoff
+from revteam.store.models import ContentUsage, Handoff
 from revteam.store.models import (
     Account,
     Campaign,

@@ -114,8 +114,8 @@ def content_roi_command(
     from revteam.analytics.content import ContentSpec
     from revteam.domain.attribution import MODELS
     from revteam.errors import InvalidInput
-    from revteam.services.attribution_cache import AttributionCache
-    from revteam.services.content_credit import content_roi, deals_closed_in
+    from revteam.analytics.attribution_cache import AttributionCache
+    from revteam.analytics.content_credit import content_roi, deals_closed_in
 
     if model not in MODELS:
         raise InvalidInput(f"Unknown model {model!r}; use one of: {', '.join(MODELS)}.", code="bad_attribution_model")
@@ -202,7 +202,7 @@ def attribution_command(
     credit."""
     from revteam.domain.attribution import MODELS
     from revteam.errors import InvalidInput
-    from revteam.services import attribution as A
+    from revteam.analytics import attribution as A
 
     if model != "all" and model not in MODELS:
         raise InvalidInput(f"Unknown model {model!r}; use one of: all, {', '.join(MODELS)}.", code="bad_attribution_model")
@@ -289,8 +289,8 @@ def _stage_credit(session: Any, stage: str, grain: str, models: list[str], seed:
     """Conversions to ``stage`` from ``first`` to ``last`` (default: the 90 days up to today, UTC) credited per key."""
     from datetime import datetime, timezone
 
-    from revteam.services import attribution as A
-    from revteam.services.stage_journeys import day_bounds, stage_journeys, stage_period
+    from revteam.analytics import attribution as A
+    from revteam.analytics.stage_journeys import day_bounds, stage_journeys, stage_period
 
     first, last = stage_period(first, last, datetime.now(timezone.utc).date())
     lo, hi = day_bounds(first, last)

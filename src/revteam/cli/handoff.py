@@ -26,7 +26,7 @@ def score_command(
     json_: bool = JsonOption,
 ) -> None:
     """Rescore every contact with the model in force and hand over those who now qualify."""
-    from revteam.services.reactions import score_and_hand_over
+    from revteam.services.qualify.rescoring import score_and_hand_over
 
     with runtime() as rt, rt.sessions() as s:
         with console.status("scoring contacts…"):
@@ -42,7 +42,7 @@ def score_command(
 @translate_errors
 def worker_command(once: bool = typer.Option(False, "--once", help="Run one round and exit.")) -> None:
     """Tick SLA clocks (escalations, digests, reviews) and deliver queued notifications, every interval."""
-    from revteam.delivery.loop import run_forever, run_round
+    from revteam.services.notify.worker_loop import run_forever, run_round
 
     with runtime() as rt:
         if once:
@@ -75,7 +75,7 @@ def _table(rows: list[dict], title: str) -> None:
 @translate_errors
 def unworked(days: int = typer.Option(7, help="Handoffs of the last N days."), json_: bool = JsonOption) -> None:
     """Leads handed over with no sales touch yet, per rep."""
-    from revteam.services.followup import unworked_leads
+    from revteam.analytics.handoff_reports import unworked_leads
 
     with runtime() as rt, rt.sessions() as s:
         rows = unworked_leads(s, now=_now(), days=days)
@@ -91,7 +91,7 @@ def unworked(days: int = typer.Option(7, help="Handoffs of the last N days."), j
 def compliance_cmd(days: int = typer.Option(30), by: str = typer.Option("rep", help="rep or team"),
                    json_: bool = JsonOption) -> None:
     """SLA compliance: share of handoffs worked in time and median response, per rep or team."""
-    from revteam.services.followup import marketing_delivery, sla_compliance
+    from revteam.analytics.handoff_reports import marketing_delivery, sla_compliance
 
     with runtime() as rt, rt.sessions() as s:
         rows = sla_compliance(s, now=_now(), days=days, by=by)
@@ -110,7 +110,7 @@ def followup(campaign_id: int = typer.Argument(..., help="Campaign id."), json_:
     """What happened to everyone a campaign or event touched."""
     from dataclasses import asdict
 
-    from revteam.services.followup import campaign_followup
+    from revteam.analytics.handoff_reports import campaign_followup
 
     with runtime() as rt, rt.sessions() as s:
         f = campaign_followup(s, campaign_id)
@@ -128,7 +128,7 @@ def rejections(by: str = typer.Option("source", help="source, campaign, reason o
                json_: bool = JsonOption) -> None:
     """Rejection rates of handed-over leads."""
     from revteam.errors import InvalidInput
-    from revteam.services.followup import rejection_analytics
+    from revteam.analytics.handoff_reports import rejection_analytics
 
     if by not in ("source", "campaign", "reason", "rep"):
         raise InvalidInput("--by is one of source, campaign, reason, rep.", code="bad_group")
@@ -145,7 +145,7 @@ def rejections(by: str = typer.Option("source", help="source, campaign, reason o
 def scoring_export() -> None:
     """Print the scoring model in force as TOML."""
     from revteam.domain.scoring import model_to_toml
-    from revteam.services.scoring import active_model
+    from revteam.services.qualify.scoring import active_model
 
     with runtime() as rt, rt.sessions() as s:
         typer.echo(model_to_toml(active_model(s)))
@@ -156,7 +156,7 @@ def scoring_export() -> None:
 def scoring_save(file: Path = typer.Argument(..., help="A scoring model TOML file."),
                  note: str = typer.Option("", help="Why it changed.")) -> None:
     """Save a scoring model as the new version in force."""
-    from revteam.services.scoring import save_model
+    from revteam.services.qualify.scoring import save_model
 
     with runtime() as rt, rt.sessions() as s:
         m = save_model(s, file.read_text(encoding="utf-8"), by=None, now=_now(), note=note or None)
@@ -170,7 +170,7 @@ def scoring_preview(file: Path = typer.Argument(..., help="A proposed scoring mo
                     days: int = typer.Option(30, help="Contacts active in the last N days."), json_: bool = JsonOption) -> None:
     """How many recently active contacts would be over the MQL line under a proposed model, per source."""
     from revteam.domain.scoring import model_from_toml
-    from revteam.services.scoring import preview_model_change
+    from revteam.services.qualify.scoring import preview_model_change
 
     with runtime() as rt, rt.sessions() as s:
         rows = preview_model_change(s, model_from_toml(file.read_text(encoding="utf-8")), now=_now(), days=days)

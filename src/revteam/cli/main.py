@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from revteam.cli.common import JsonOption, console, print_json, runtime, translate_errors
-from revteam.services.stats import record_stats
-from revteam.services.timeline import account_timeline, contact_timeline
+from revteam.services.record.stats import record_stats
+from revteam.services.record.timeline import account_timeline, contact_timeline
 
 app = typer.Typer(
     help="revteam: sales and marketing as one revenue team. The database is REVTEAM_DATABASE_URL "
@@ -65,7 +65,7 @@ def timeline(
 ) -> None:
     """The lifecycle timeline of a contact or an account: touches, stage changes, deals, owners."""
     from revteam.errors import InvalidInput
-    from revteam.services.contacts import find_contact_id
+    from revteam.services.record.contacts import find_contact_id
 
     if sum(x is not None for x in (contact, account, email)) != 1:
         raise InvalidInput("Give exactly one of --contact ID, --account ID or --email ADDRESS.", code="timeline_subject")

@@ -15,7 +15,7 @@ app = typer.Typer(help="Personal data: export what is held about a person, or er
 @translate_errors
 def export(email: str = typer.Argument(..., help="The person's e-mail address.")) -> None:
     """Print everything held about a person as JSON."""
-    from revteam.services.privacy import export_person
+    from revteam.services.people.privacy import export_person
 
     with runtime() as rt, rt.sessions() as s:
         print_json(export_person(s, email))
@@ -26,7 +26,7 @@ def export(email: str = typer.Argument(..., help="The person's e-mail address.")
 def erase(email: str = typer.Argument(..., help="The person's e-mail address."),
           yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
     """Erase what identifies a person; their touches keep counting, anonymously."""
-    from revteam.services.privacy import erase_person
+    from revteam.services.people.privacy import erase_person
 
     if not yes:
         typer.confirm(f"Erase {email}? This cannot be undone", abort=True)

@@ -77,7 +77,7 @@ def revenue_command(
     show_sql: bool = ShowSql,
 ) -> None:
     """Won revenue and new paying customers against target by month, quarter and team; win rate and cycle."""
-    from revteam.services.revenue import revenue_report
+    from revteam.analytics.revenue import revenue_report
 
     first, last = _date(from_, "from"), _date(to, "to", month_end=True)
     with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
@@ -137,7 +137,7 @@ def forecast_command(
 
     from revteam.domain.forecast import ForecastConfig
     from revteam.domain.revenue import PERIODS
-    from revteam.services import revenue as svc
+    from revteam.analytics import revenue as svc
 
     if period not in PERIODS:
         raise InvalidInput(f"--period {period!r}: use month or quarter.", code="bad_period")

@@ -30,7 +30,7 @@ def run_server(settings: Settings | None = None, *, host: str | None = None, por
     stop = threading.Event()
     worker = None
     if settings.run_worker_in_serve:
-        from revteam.delivery.loop import run_forever
+        from revteam.services.notify.worker_loop import run_forever
 
         worker = threading.Thread(target=run_forever, args=(runtime.sessions, settings), kwargs={"stop": stop},
                                   name="revteam-worker", daemon=True)

@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from revteam.cli.common import JsonOption, console, print_json, runtime, translate_errors
-from revteam.services.users import add_user, issue_api_token, user_by_email
+from revteam.services.people.users import add_user, issue_api_token, user_by_email
 from revteam.store.models import ROLES, User
 
 app = typer.Typer(help="People and access: add users, list them, issue API tokens.", no_args_is_help=True)

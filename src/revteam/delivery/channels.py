@@ -11,7 +11,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from revteam.errors import RevteamError
-from revteam.store.handoff_models import OutboxMessage
+from revteam.store.models import OutboxMessage
 
 
 class DeliveryFailed(RevteamError):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from revteam.store.handoff_models import (
+from revteam.store.models import (
     GroupMembership,
     NotificationGroup,
     NotificationPreference,

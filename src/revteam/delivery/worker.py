@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from revteam.delivery.channels import Sender
-from revteam.store.handoff_models import OutboxMessage
+from revteam.store.models import OutboxMessage
 
 MAX_BACKOFF = timedelta(hours=6)
 

@@ -262,11 +262,11 @@ def _through_the_services(conn: Connection, company: DemoCompany) -> dict[str, i
     """The parts of the story the app's own services write: reject reasons, the SLA's proposals and
     signatures, stored scores, disputes and votes (and the accept after a returned dispute), then one
     worker tick at "now". Everything the worker would have delivered is marked sent."""
-    from revteam.services.agreement import propose_agreement, sign_agreement
-    from revteam.services.decisions import accept_lead, cast_vote, open_dispute, seed_reject_reasons
-    from revteam.services.scoring import store_scores
-    from revteam.services.sla_tick import tick
-    from revteam.store.handoff_models import Dispute, DisputeVote, OutboxMessage, SlaSignoff
+    from revteam.services.handoff.agreement import propose_agreement, sign_agreement
+    from revteam.services.handoff.decide import accept_lead, cast_vote, open_dispute, seed_reject_reasons
+    from revteam.services.qualify.scoring import store_scores
+    from revteam.services.handoff.sla_clock import tick
+    from revteam.store.models import Dispute, DisputeVote, OutboxMessage, SlaSignoff
 
     with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
         seed_reject_reasons(session)

@@ -51,9 +51,9 @@ from revteam.demo.timebase import DemoCalendar
 from revteam.domain.rejections import WeekCount, reviews_due
 from revteam.domain.scoring import ScoreBatch, ScoringModel
 from revteam.domain.sla import SlaTerms, start_clock
-from revteam.services.agreement import DEFAULT_TERMS, terms_from_json
-from revteam.services.handoff import RECENT_TOUCHES, priority_for
-from revteam.services.scoring import reasons_json
+from revteam.services.handoff.agreement import DEFAULT_TERMS, terms_from_json
+from revteam.services.handoff.hand_over import RECENT_TOUCHES, priority_for
+from revteam.services.qualify.scoring import reasons_json
 
 UTC = timezone.utc
 NAMES = {uid: name for uid, _local, name, _role, _team, _title in USERS}

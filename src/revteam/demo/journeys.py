@@ -43,7 +43,7 @@ from revteam.demo.estimate import QuickScore
 from revteam.demo.engagement import CONTACT_URL, DEMO_URL, PRICING_URL, Engager, engagement_level
 from revteam.demo.people import People
 from revteam.demo.timebase import DemoCalendar
-from revteam.services.decisions import DEFAULT_REJECT_REASONS
+from revteam.services.handoff.decide import DEFAULT_REJECT_REASONS
 
 ENTRY_RULE = {"organic_search": "web_form", "direct": "web_form", "referral": "web_form", "paid_search": "web_form",
               "paid_social": "linkedin_lead_form", "webinar": "webinar_registration", "event": "event_list_import",

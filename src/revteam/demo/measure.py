@@ -188,9 +188,9 @@ def _handoffs(conn: Connection, now: datetime) -> dict[str, Any]:
     """The handoff figures, through the app's own report code (``services.followup``) where it has one."""
     from sqlalchemy.orm import Session
 
-    from revteam.services.followup import rejection_analytics, sla_compliance, unworked_leads
-    from revteam.services.scoring import active_model
-    from revteam.store.handoff_models import ContactScore, Dispute, DisputeVote, Handoff, ScoringReview
+    from revteam.analytics.handoff_reports import rejection_analytics, sla_compliance, unworked_leads
+    from revteam.services.qualify.scoring import active_model
+    from revteam.store.models import ContactScore, Dispute, DisputeVote, Handoff, ScoringReview
 
     with Session(bind=conn) as s:
         n = s.scalar(select(func.count()).select_from(Handoff)) or 0

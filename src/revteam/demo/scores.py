@@ -24,7 +24,7 @@ import numpy as np
 
 from revteam.domain.identity import email_domain, seniority_from_title
 from revteam.domain.scoring import ContactTable, ScoreBatch, ScoringModel, TouchTable, score_batch
-from revteam.services.scoring import DEFAULT_MODEL_PATH, LOOKBACK_DAYS
+from revteam.services.qualify.scoring import DEFAULT_MODEL_PATH, LOOKBACK_DAYS
 from revteam.domain.scoring import model_from_toml
 
 SECOND = np.timedelta64(1, "s")
@@ -32,7 +32,7 @@ YEAR = np.timedelta64(LOOKBACK_DAYS * 86_400, "s")
 
 
 def default_model() -> ScoringModel:
-    """The model a new installation starts with (``services/default_scoring.toml``), version 1."""
+    """The model a new installation starts with (``services/qualify/default_scoring.toml``), version 1."""
     return model_from_toml(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
 
 

@@ -39,7 +39,12 @@ from typing import Any
 
 import numpy as np
 
-from revteam.domain.forecast import ForecastConfig, InsufficientHistory, StageHistory, forecast
+from revteam.domain.forecast import (
+    ForecastConfig,
+    InsufficientHistory,
+    StageHistory,
+    forecast,
+)
 from revteam.domain.revenue import DealTable, period_span, to_date, won_revenue
 from revteam.errors import InvalidInput
 

@@ -15,37 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from revteam.domain.forecast import Learned
+from revteam.domain.forecast_learning import SPREAD_METHODS, Learned, window_error  # noqa: F401
 
 REPLICATES = 200
-
-
-def window_error(learned: Learned) -> float | None:
-    """τ²: how far a window's won amount strays from what the *other* windows predict for it, as a share
-    of that prediction, beyond what the deals' own chances explain (``domain/forecast.py``, "Spread"). None
-    with fewer than two windows."""
-    w = len(learned.windows.start)
-    if w < 2:
-        return None
-    sq_err = noise = scale = 0.0
-    for i in range(w):
-        rest = np.arange(w) != i
-        p = learned.cell_probabilities(rest)
-        lam = float(learned.new_counts[rest].mean())
-        won_new = learned.new_counts[rest].sum()
-        mean_new = float(learned.new_won[rest].sum() / won_new) if won_new else 0.0
-        mean_sq = float(learned.new_won_sq[rest].sum() / won_new) if won_new else 0.0
-        expected = float((p * learned.at_stake[i]).sum()) + lam * mean_new
-        actual = float(learned.won[i].sum() + learned.new_won[i])
-        sq_err += (actual - expected) ** 2
-        noise += float((p * (1 - p) * learned.at_stake_sq[i]).sum()) + lam * mean_sq
-        scale += expected ** 2
-    return max(0.0, (sq_err - noise) / scale) if scale > 0 else None
 
 
 @dataclass(frozen=True)
@@ -83,3 +58,4 @@ SPREADS: dict[str, Callable[[Learned, np.random.Generator, int, tuple[float | No
     "bootstrap": _bootstrap,
     "none": _no_spread,
 }
+assert tuple(SPREADS) == SPREAD_METHODS  # ForecastConfig checks a spread's name against SPREAD_METHODS

@@ -64,7 +64,7 @@ def react_to_new_touches(sessions: sessionmaker[Session], source_system: str, ev
     included): the seconds between a hand-raise and a rep's notification are the system's share."""
     from sqlalchemy import select
 
-    from revteam.services.reactions import score_and_hand_over
+    from revteam.services.qualify.rescoring import score_and_hand_over
     from revteam.store.models import Touchpoint
 
     with sessions() as s:

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
 from revteam.ingest.lookups import Lookups
-from revteam.services.deal_stages import dated_for_import, move_deal
-from revteam.services.lifecycle import apply_stage_move
-from revteam.services.privacy import is_erased
+from revteam.services.revenue.deal_stages import dated_for_import, move_deal
+from revteam.services.record.lifecycle import apply_stage_move
+from revteam.services.people.privacy import is_erased
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
 
 Row = dict[str, Any]

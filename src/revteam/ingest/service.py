@@ -29,8 +29,8 @@ from revteam.ingest.lookups import Lookups
 from revteam.ingest.mapping import Mapping
 from revteam.ingest.readers import RawRow, detect_format, read_rows
 from revteam.ingest.schemas import KIND_SPECS, KINDS, KindSpec
-from revteam.services.audit import record_audit
-from revteam.services.lifecycle import load_stages
+from revteam.services.record.audit import record_audit
+from revteam.services.record.lifecycle import load_stages
 from revteam.store.models import ImportRun
 
 __all__ = ["KINDS", "ImportReport", "run_import", "validate_records"]

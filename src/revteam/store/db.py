@@ -36,14 +36,41 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+_DEPTH = "revteam.transaction_depth"
+
+
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A transaction that rolls back unless the block commits explicitly."""
-    session = factory()
+def transaction(session: Session) -> Iterator[Session]:
+    """The unit of work of one use case: commit when the block ends, roll back when it raises.
+
+    Every use case in ``revteam.services`` runs its writes inside ``with transaction(session):``, so the
+    use case (not the page, the command or the caller) decides when its changes are kept. A use case
+    that calls another joins its transaction: only the outermost block commits or rolls back, so a
+    composite use case (score the contacts, then hand over the new MQLs) is kept or lost as a whole.
+    Batch jobs open one transaction per batch.
+    """
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
     try:
         yield session
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+        raise
     finally:
-        session.rollback()
+        session.info[_DEPTH] = depth
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A new session whose work is one transaction (``transaction``), closed afterwards."""
+    session = factory()
+    try:
+        with transaction(session):
+            yield session
+    finally:
         session.close()
 
 

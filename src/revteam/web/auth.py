@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from revteam.security import hash_password, verify_password
-from revteam.services.audit import record_audit
+from revteam.services.record.audit import record_audit
 from revteam.store.models import User
 from revteam.web.csrf import CsrfRejected, LOGIN_NONCE_COOKIE, check_login_token, login_token, set_login_nonce
 from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from revteam.config import Settings
 from revteam.errors import Forbidden
 from revteam.runtime import Runtime
-from revteam.services.users import user_for_api_token
+from revteam.services.people.users import user_for_api_token
 from revteam.store.models import User, WebSession
 from revteam.web import policy
 from revteam.web.csrf import UNSAFE_METHODS, check_session_token

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from revteam.services.agreement import agreement_in_force
-from revteam.services.decisions import SUPERVISORS, log_sales_touch, reject_lead
-from revteam.store.handoff_models import Dispute, DisputeVote, Handoff, RejectReason
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.services.handoff.decide import SUPERVISORS, log_sales_touch, reject_lead
+from revteam.store.models import Dispute, DisputeVote, Handoff, RejectReason
 from revteam.store.models import SALES_TOUCH_TYPES, Account, Campaign, Contact, Touchpoint, User
 from revteam.web.policy import REPS
 

@@ -35,7 +35,7 @@ from typing import Any
 from revteam.analytics.content import ContentSpec
 from revteam.analytics.funnel import FunnelSpec
 from revteam.analytics.snapshot import fingerprint
-from revteam.services.content_credit import content_roi
+from revteam.analytics.content_credit import content_roi
 
 log = logging.getLogger("revteam.warm")
 
@@ -67,7 +67,7 @@ def steps(runtime: Any) -> Iterator[Step]:
     yield "forecast", forecast
 
     def stage_views(grain: str) -> Callable[[], Any]:  # "Conversions to <stage>": every main stage, default period
-        from revteam.services.stage_journeys import stage_period
+        from revteam.analytics.stage_journeys import stage_period
 
         def run() -> None:
             window = stage_period(None, None, datetime.now(timezone.utc).date())
@@ -86,7 +86,7 @@ def steps(runtime: Any) -> Iterator[Step]:
 
 
 def main_stages(runtime: Any) -> tuple[str, ...]:
-    from revteam.services.lifecycle import load_stages
+    from revteam.services.record.lifecycle import load_stages
 
     with runtime.sessions() as db:
         return tuple(load_stages(db).main)

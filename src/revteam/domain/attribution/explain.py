@@ -19,7 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from revteam.domain.attribution.journeys import Journeys
-from revteam.domain.attribution.positional import DAY, ROLE_WEIGHTS, last_non_direct_index, role_points
+from revteam.domain.attribution.positional import (
+    DAY,
+    ROLE_WEIGHTS,
+    last_non_direct_index,
+    role_points,
+)
 from revteam.domain.attribution.result import Attribution
 from revteam.errors import InvalidInput
 

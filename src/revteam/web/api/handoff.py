@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from revteam.services.decisions import accept_lead, cast_vote, open_dispute, qualify_to_sql
+from revteam.services.handoff.decide import accept_lead, cast_vote, open_dispute, qualify_to_sql
 from revteam.store.models import User
 from revteam.web.api.handoff_models import (
     ActionOut,

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from revteam.services.stats import record_stats
-from revteam.services.timeline import account_timeline, contact_timeline
+from revteam.services.record.stats import record_stats
+from revteam.services.record.timeline import account_timeline, contact_timeline
 from revteam.store.models import Account, Contact, Deal, User
 from revteam.web.api.models import (
     ERROR_RESPONSES,

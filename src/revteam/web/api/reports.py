@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from revteam.services.followup import (
+from revteam.analytics.handoff_reports import (
     campaign_followup,
     marketing_delivery,
     rejection_analytics,

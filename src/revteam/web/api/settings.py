@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from revteam.delivery.outbox import CHANNELS, EVENTS, channels_for, join_group, leave_group
 from revteam.domain.scoring import model_from_toml, model_to_dict, model_to_toml
 from revteam.errors import NotFound
-from revteam.services.agreement import AgreementView, agreement_in_force, all_agreements, propose_agreement, sign_agreement
-from revteam.services.scoring import active_model, model_versions, preview_model_change, save_model, score_distribution
-from revteam.store.handoff_models import NotificationGroup
+from revteam.services.handoff.agreement import AgreementView, agreement_in_force, all_agreements, propose_agreement, sign_agreement
+from revteam.services.qualify.scoring import active_model, model_versions, preview_model_change, save_model, score_distribution
+from revteam.store.models import NotificationGroup
 from revteam.web.api.handoff_models import (
     AgreementOut,
     AgreementsOut,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from revteam.services.lifecycle import stage_labels
-from revteam.services.timeline import account_timeline
+from revteam.services.record.lifecycle import stage_labels
+from revteam.services.record.timeline import account_timeline
 from revteam.store.models import Account, Contact
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
 from revteam.web.lists import AccountFilters, distinct_values, list_accounts, owner_choices

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.sla import PRIORITIES
 from revteam.errors import Conflict, Forbidden, InvalidInput
-from revteam.services.agreement import (
+from revteam.services.handoff.agreement import (
     DEFAULT_TERMS,
     DEFAULT_TEXT,
     SIDES,

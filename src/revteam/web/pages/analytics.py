@@ -1,6 +1,6 @@
 """Issue #4, read-only for everyone: the funnel, the attribution explorer, content ROI, revenue and the
 forecast. Numbers come from ``runtime.analytics`` (funnel, content ROI: Ibis on the warm snapshot),
-``runtime.attribution`` (journeys and model credit in NumPy) and ``revteam.services.revenue``; the first
+``runtime.attribution`` (journeys and model credit in NumPy) and ``revteam.analytics.revenue``; the first
 two keep their answers per data fingerprint, and ``web/warm.py`` computes the pages' default questions
 in the background when the app starts and after the data changes. These routes read the inputs, turn a
 bad one into a message in the form (422) and lay the numbers out as bars and SVG.
@@ -21,10 +21,10 @@ from revteam.analytics.funnel import FunnelSpec
 from revteam.domain.attribution import MODELS
 from revteam.domain.days import parse_day
 from revteam.errors import InvalidInput, NotFound
-from revteam.services.content_credit import content_roi, deals_closed_in
-from revteam.services.lifecycle import load_stages, stage_labels
-from revteam.services.stage_journeys import DEFAULT_PERIOD_DAYS, check_stage, stage_period
-from revteam.services.revenue import forecast_report, revenue_report
+from revteam.analytics.content_credit import content_roi, deals_closed_in
+from revteam.services.record.lifecycle import load_stages, stage_labels
+from revteam.analytics.stage_journeys import DEFAULT_PERIOD_DAYS, check_stage, stage_period
+from revteam.analytics.revenue import forecast_report, revenue_report
 from revteam.web.deps import NowDep, RuntimeDep, SessionDep
 from revteam.web.templating import money, render
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from revteam.services.lifecycle import stage_labels
-from revteam.services.timeline import contact_timeline
+from revteam.services.record.lifecycle import stage_labels
+from revteam.services.record.timeline import contact_timeline
 from revteam.store.models import Account, Contact
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
 from revteam.web.lists import ContactFilters, distinct_values, list_contacts, owner_choices

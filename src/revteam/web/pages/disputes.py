@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from revteam.errors import Conflict, Forbidden, InvalidInput
-from revteam.services.agreement import agreement_in_force
-from revteam.services.decisions import cast_vote, open_dispute
-from revteam.store.handoff_models import Dispute
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.services.handoff.decide import cast_vote, open_dispute
+from revteam.store.models import Dispute
 from revteam.store.models import Contact, User
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 from revteam.web.handoffs import CHOICE_LABELS, disputes, get_handoff, recent_rejections, sla_zone

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from revteam.services.lifecycle import load_stages, stage_labels
-from revteam.services.stats import record_stats
+from revteam.services.record.lifecycle import load_stages, stage_labels
+from revteam.services.record.stats import record_stats
 from revteam.web.deps import CurrentUser, SessionDep
 from revteam.web.templating import render
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revteam.errors import RevteamError
-from revteam.services.decisions import accept_lead, qualify_to_sql
-from revteam.store.handoff_models import Handoff
+from revteam.services.handoff.decide import accept_lead, qualify_to_sql
+from revteam.store.models import Handoff
 from revteam.store.models import User
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 from revteam.web.handoffs import (

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from revteam.delivery.outbox import CHANNELS, EVENTS, channels_for, join_group, leave_group, set_preference
 from revteam.errors import InvalidInput, NotFound
-from revteam.store.handoff_models import GroupMembership, NotificationGroup, UserChannel
+from revteam.store.models import GroupMembership, NotificationGroup, UserChannel
 from revteam.store.models import User
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 from revteam.web.templating import render

@@ -1,5 +1,5 @@
 """Nothing falls through (R7), both sides measured (R4): the SLA board, unworked leads, rejection rates
-and campaign follow-up. Every number comes from ``revteam.services.followup`` (definitions in
+and campaign follow-up. Every number comes from ``revteam.analytics.handoff_reports`` (definitions in
 docs/metrics/handoff.md); these routes choose the scope (a rep sees their own by default) and lay it out.
 """
 
@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.errors import InvalidInput
-from revteam.services.agreement import agreement_in_force
-from revteam.services.followup import (
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.analytics.handoff_reports import (
     FUNNEL_STEPS,
     campaign_followup,
     marketing_delivery,

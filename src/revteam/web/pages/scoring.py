@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.scoring import ScoringModel, model_from_toml, model_to_toml
 from revteam.errors import InvalidInput
-from revteam.services.scoring import active_model, model_versions, preview_model_change, save_model, score_distribution
-from revteam.store.handoff_models import ScoringReview
+from revteam.services.qualify.scoring import active_model, model_versions, preview_model_change, save_model, score_distribution
+from revteam.store.models import ScoringReview
 from revteam.store.models import User
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 from revteam.web.handoffs import names_of

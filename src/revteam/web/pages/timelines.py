@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from revteam.services.timeline import Timeline, TimelineEvent
+from revteam.services.record.timeline import Timeline, TimelineEvent
 from revteam.web.templating import render
 
 # kind → (icon name in templates/_icons.html, label, css tone)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from revteam.errors import Conflict, InvalidInput, NotFound
-from revteam.services.audit import record_audit
-from revteam.services.users import add_user, issue_api_token
+from revteam.services.record.audit import record_audit
+from revteam.services.people.users import add_user, issue_api_token
 from revteam.store.models import ROLES, ApiToken, User
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 from revteam.web.sessions import end_user_sessions

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from revteam.delivery.outbox import notify_user
 from revteam.domain.rejections import WeekCount, reviews_due
 from revteam.domain.sla import Clock, escalations_due
-from revteam.services.agreement import agreement_in_force
-from revteam.services.lifecycle import load_stages, move_contact_stage
-from revteam.store.handoff_models import Handoff, RepProfile, ScoringReview
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.services.record.lifecycle import load_stages, move_contact_stage
+from revteam.store.models import Handoff, RepProfile, ScoringReview
 from revteam.store.models import Contact, User
 
 
@@ -30,7 +30,7 @@ class TickReport:
 
 
 def tick(session: Session, *, now: datetime, digest_hour: int = 8) -> TickReport:
-    from revteam.services.handoff import reroute_unassigned
+    from revteam.services.handoff.hand_over import reroute_unassigned
 
     report = TickReport()
     report.rerouted = reroute_unassigned(session, now=now)

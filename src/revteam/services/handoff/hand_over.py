@@ -16,11 +16,11 @@ from revteam.domain.routing import Lead, route_lead
 from revteam.domain.scoring import ScoringModel
 from revteam.domain.sla import start_clock
 from revteam.errors import Conflict
-from revteam.services.agreement import agreement_in_force
-from revteam.services.audit import record_audit
-from revteam.services.lifecycle import get_contact, load_stages, move_contact_stage
-from revteam.services.routing_setup import load_reps, load_rules, load_state, save_credits
-from revteam.store.handoff_models import ContactScore, Handoff
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.services.record.audit import record_audit
+from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
+from revteam.services.handoff.routing import load_reps, load_rules, load_state, save_credits
+from revteam.store.models import ContactScore, Handoff
 from revteam.store.models import (
     Account,
     Campaign,

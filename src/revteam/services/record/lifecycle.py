@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import DEFAULT_STAGES, STAGE_LABELS, StageMove, StageSet, plan_stage_move
 from revteam.errors import NotFound
-from revteam.services.audit import record_audit
+from revteam.services.record.audit import record_audit
 from revteam.store.models import Contact, LifecycleStage, StageChange
 
 

@@ -23,8 +23,8 @@ from revteam.domain.scoring import (
     model_to_toml,
     score_batch,
 )
-from revteam.services.audit import record_audit
-from revteam.store.handoff_models import ContactScore, ScoringModelRow
+from revteam.services.record.audit import record_audit
+from revteam.store.models import ContactScore, ScoringModelRow
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Touchpoint
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("default_scoring.toml")

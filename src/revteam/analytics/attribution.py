@@ -18,7 +18,7 @@ Won-revenue journeys (``revenue_journeys``)
     A won deal with no touch in its window is *unattributed*: it is listed, with its amount, never
     credited to anything.
 
-Stage-conversion journeys (``services/stage_journeys.py``)
+Stage-conversion journeys (``analytics/stage_journeys.py``)
     One converting journey per contact whose first move to a main stage happened in the period: its
     touches in the window before that move, value 1 (a count). One non-converting journey per contact with
     touches in the window before ``end`` that had not reached the stage by then.

@@ -17,7 +17,7 @@ from revteam.security import (
     new_token,
     token_digest,
 )
-from revteam.services.audit import record_audit
+from revteam.services.record.audit import record_audit
 from revteam.store.models import ROLES, ApiToken, Team, User
 
 

@@ -22,7 +22,7 @@ How it is computed
     each contact's first deal, as NumPy arrays; ``build_stage_journeys`` cuts the journeys of one stage and
     period out of them with array operations (a few tens of milliseconds for 400,000 touches).
     ``stage_journeys`` reads only the touches the period needs from the database; the attribution cache
-    (``services/attribution_cache.py``) makes one ``StageData`` per data fingerprint from the analytics
+    (``analytics/attribution_cache.py``) makes one ``StageData`` per data fingerprint from the analytics
     snapshot's Arrow tables (already in memory) and cuts every stage and period from it.
 
 Worked example (``tests/integration/test_attribution_service.py``)
@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import StageSet
 from revteam.errors import InvalidInput
-from revteam.services.attribution import (DEFAULT_LOOKBACK_DAYS, LEAD_STAGES, NONE_KEY, JourneySet, _check, _labels,
+from revteam.analytics.attribution import (DEFAULT_LOOKBACK_DAYS, LEAD_STAGES, NONE_KEY, JourneySet, _check, _labels,
                                           check_period)
 from revteam.domain.attribution import Journeys
 from revteam.store.models import Deal, DealContact, StageChange, Touchpoint
@@ -272,7 +272,7 @@ def stage_journeys(session: Session, stage: str, *, grain: str = "channel", star
                    stages: StageSet | None = None) -> JourneySet:
     """Journeys ending when a contact reached ``stage`` (or a later main stage) in [start, end), and those that
     did not get there."""
-    from revteam.services.lifecycle import load_stages
+    from revteam.services.record.lifecycle import load_stages
 
     _check(grain, lookback_days)
     stages = stages or load_stages(session)

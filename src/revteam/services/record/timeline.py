@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import derive_account_stage
 from revteam.errors import NotFound
-from revteam.services.lifecycle import load_stages
+from revteam.services.record.lifecycle import load_stages
 from revteam.store.models import (
     Account,
     Campaign,

@@ -36,7 +36,7 @@ from typing import Any
 
 from revteam.analytics.content import ContentSpec
 from revteam.domain.attribution import MODELS
-from revteam.services.attribution import DEFAULT_SEED
+from revteam.analytics.attribution import DEFAULT_SEED
 
 
 def deals_closed_in(spec: ContentSpec) -> tuple[date | None, date | None]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.config import Settings
 from revteam.delivery.channels import AppriseSender, Sender
 from revteam.delivery.worker import DeliveryReport, deliver_due
-from revteam.services.sla_tick import TickReport, tick
+from revteam.services.handoff.sla_clock import TickReport, tick
 
 log = logging.getLogger("revteam.worker")
 

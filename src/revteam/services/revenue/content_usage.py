@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revteam.errors import NotFound
-from revteam.services.audit import record_audit
-from revteam.store.handoff_models import ContentUsage
+from revteam.services.record.audit import record_audit
+from revteam.store.models import ContentUsage
 from revteam.store.models import ContentAsset, Deal, User
 
 

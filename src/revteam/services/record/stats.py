@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from revteam.services.lifecycle import load_stages
+from revteam.services.record.lifecycle import load_stages
 from revteam.store.models import (
     Account,
     Campaign,

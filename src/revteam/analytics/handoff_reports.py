@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revteam.domain.sla import Clock, ClockReading, compliance, month_pacing, read_clock
-from revteam.services.agreement import agreement_in_force
-from revteam.store.handoff_models import Handoff
+from revteam.services.handoff.agreement import agreement_in_force
+from revteam.store.models import Handoff
 from revteam.store.models import Campaign, Contact, Deal, DealContact, StageChange, Team, Touchpoint, User
 
 FUNNEL_STEPS = ("mql", "sal", "sql", "opportunity", "customer")
@@ -73,7 +73,7 @@ def campaign_followup(session: Session, campaign_id: int) -> CampaignFollowup:
     """For everyone the campaign touched (e.g. a webinar list): how many sales contacted afterwards, how
     many reached each funnel stage afterwards, and the pipeline and revenue of their deals since."""
     from revteam.errors import NotFound
-    from revteam.services.lifecycle import load_stages
+    from revteam.services.record.lifecycle import load_stages
     from revteam.store.models import SALES_TOUCH_TYPES
 
     camp = session.get(Campaign, campaign_id)

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.disputes import Vote, check_vote, decide
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from revteam.services.audit import record_audit
-from revteam.services.lifecycle import get_contact, load_stages, move_contact_stage
-from revteam.store.handoff_models import Dispute, DisputeVote, Handoff, RejectReason
+from revteam.services.record.audit import record_audit
+from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
+from revteam.store.models import Dispute, DisputeVote, Handoff, RejectReason
 from revteam.store.models import SALES_TOUCH_TYPES, Touchpoint, User
 
 DEFAULT_REJECT_REASONS = (
@@ -118,8 +118,8 @@ def log_sales_touch(session: Session, contact_id: int, user: User, *, type: str,
 
 def qualify_to_sql(session: Session, handoff_id: int, user: User, *, now: datetime, note: str = "") -> Handoff:
     """An SDR qualifies an accepted lead: it becomes an SQL and is handed over to an AE."""
-    from revteam.services.handoff import hand_over_lead
-    from revteam.services.scoring import active_model
+    from revteam.services.handoff.hand_over import hand_over_lead
+    from revteam.services.qualify.scoring import active_model
 
     h = get_handoff(session, handoff_id)
     _may_act(user, h)
@@ -131,7 +131,7 @@ def qualify_to_sql(session: Session, handoff_id: int, user: User, *, now: dateti
 
 def open_dispute(session: Session, handoff_id: int, user: User, *, reason: str, now: datetime) -> Dispute:
     from revteam.delivery.outbox import notify_user
-    from revteam.services.agreement import agreement_in_force
+    from revteam.services.handoff.agreement import agreement_in_force
 
     if user.role not in ("marketing", "admin", "leader"):
         raise Forbidden("Marketing disputes rejections; ask a marketer or a leader.", code="not_marketing")
@@ -179,7 +179,7 @@ def cast_vote(session: Session, dispute_id: int, user: User, *, choice: str, rea
         contact = get_contact(session, h.contact_id)
         if decision.outcome == "return_to_sales":
             from revteam.domain.sla import start_clock
-            from revteam.services.agreement import agreement_in_force
+            from revteam.services.handoff.agreement import agreement_in_force
 
             h.status, h.decided_at, h.first_touch_at = "pending", None, None
             h.reject_reason = None

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.business_hours import BusinessCalendar
 from revteam.domain.routing import Rep, RoutingRule, RoutingState
-from revteam.store.handoff_models import Absence, Handoff, RepProfile, RoutingCredit, RoutingRuleRow
+from revteam.store.models import Absence, Handoff, RepProfile, RoutingCredit, RoutingRuleRow
 from revteam.store.models import User
 
 REP_ROLES = ("sdr", "ae")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from revteam.domain.business_hours import BusinessCalendar
 from revteam.domain.sla import PRIORITIES, SlaTerms
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from revteam.services.audit import record_audit
-from revteam.store.handoff_models import SlaAgreement, SlaSignoff
+from revteam.services.record.audit import record_audit
+from revteam.store.models import SlaAgreement, SlaSignoff
 from revteam.store.models import User
 
 SIDES = ("marketing", "sales")

@@ -11,7 +11,7 @@ The pages ask the same questions again and again, so this keeps
   is a small dict, and the content page alone asks every model for every month of its top five by
   revenue), and dropped whole when the fingerprint changes;
 * for conversions to a stage (``stage=``): one ``StageData`` per data fingerprint (every touch, stage
-  change and first deal as columns, ``services/stage_journeys.py``), made from the analytics snapshot's
+  change and first deal as columns, ``analytics/stage_journeys.py``), made from the analytics snapshot's
   Arrow tables when ``tables`` is given (the runtime passes its snapshot, already in memory: about 0.1 s
   on the demo company) or read from the database; each (stage, grain, period) is cut from it in tens of
   milliseconds and kept in the same LRUs, keyed with the stage.
@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.domain.attribution import MODELS, attribute
 from revteam.domain.lifecycle import StageSet
 from revteam.errors import InvalidInput
-from revteam.services import attribution as A
-from revteam.services import stage_journeys as SJ
+from revteam.analytics import attribution as A
+from revteam.analytics import stage_journeys as SJ
 
 DEFAULT_MAX_ENTRIES = 64
 ANSWERS_PER_SET = 16  # model answers kept per cut set kept: 1,024 by default
@@ -106,7 +106,7 @@ class AttributionCache:
         A._check(grain, A.DEFAULT_LOOKBACK_DAYS)
         with self.sessions() as s:
             if self._stage_set is None:
-                from revteam.services.lifecycle import load_stages
+                from revteam.services.record.lifecycle import load_stages
 
                 self._stage_set = load_stages(s)
             SJ.check_stage(self._stage_set, stage)

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from revteam.services.handoff import hand_over_lead
-from revteam.services.lifecycle import load_stages
-from revteam.services.scoring import active_model, load_inputs, store_scores
+from revteam.services.handoff.hand_over import hand_over_lead
+from revteam.services.record.lifecycle import load_stages
+from revteam.services.qualify.scoring import active_model, load_inputs, store_scores
 from revteam.domain.scoring import score_batch
 
 BULK_CHUNK = 20_000

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from revteam.errors import NotFound
-from revteam.services.audit import record_audit
-from revteam.store.handoff_models import ContactScore, ErasedIdentity, Handoff
+from revteam.services.record.audit import record_audit
+from revteam.store.models import ContactScore, ErasedIdentity, Handoff
 from revteam.store.models import Contact, DealContact, StageChange, Touchpoint
 
 

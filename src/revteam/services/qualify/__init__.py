@@ -1,0 +1,1 @@
+"""Qualifying leads: the scoring model, scoring contacts, and rescoring when touches arrive."""

@@ -1,0 +1,1 @@
+"""Keeping the revenue record: lifecycle moves, timelines, finding contacts, counts and the audit log."""
