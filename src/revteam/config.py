@@ -71,7 +71,21 @@ class Settings(BaseSettings):
     analytics_engine: str = Field(
         "duckdb", description="Engine that runs the analytics: `duckdb` (in process) or `spark` (needs `revteam[spark]`)."
     )
-    spark_master: str = Field("local[2]", description="Spark master URL when the analytics engine is `spark`.")
+    spark_master: str = Field(
+        "local[2]", description="Where Spark runs when the analytics engine is `spark`: `local[N]` (in this process, "
+        "N threads), `spark://host:7077` (a standalone cluster), `yarn` or `k8s://https://host:443`. What each needs "
+        "is in [scale.md](scale.md)."
+    )
+    spark_remote: str = Field(
+        "", description="A Spark Connect server, e.g. `sc://host:15002`; when set it is used instead of "
+        "`REVTEAM_SPARK_MASTER` (needs `pip install 'pyspark[connect]'`). Empty: no Spark Connect."
+    )
+    spark_conf: dict[str, str] = Field(
+        {}, description="More Spark properties, as a JSON object, e.g. `{\"spark.executor.memory\": \"2g\", "
+        "\"spark.sql.shuffle.partitions\": \"64\"}`. They override revteam's defaults (time zone UTC, 4 shuffle "
+        "partitions, Arrow transfers; in local mode the driver bound to 127.0.0.1 and no UI). A cluster whose "
+        "executors call the driver back needs `spark.driver.host` set to an address they can reach."
+    )
     warm_analytics: bool = Field(
         True, description="Compute the analytics pages' default answers in a background thread when the web app "
         "starts and again after the data changes, so the pages answer from memory (see docs/web.md)."

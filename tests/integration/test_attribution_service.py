@@ -27,34 +27,39 @@ def at(month: int, day: int, hour: int = 10, year: int = 2026) -> datetime:
 def acme(sqlite_engine) -> Session:
     """The worked example of analytics/attribution.py, plus a lost deal, a deal with no touch, and noise."""
     with Session(sqlite_engine) as s:
-        account = make_account(s, name="Acme Rockets")
-        ana = make_contact(s, first_name="Ana", email="ana@acme-rockets.com")
-        ben = make_contact(s, first_name="Ben", email="ben@acme-rockets.com")
-        s.add(StageChange(contact_id=ana.id, from_stage="subscriber", to_stage="lead", changed_at=at(1, 12, 11)))
-        s.add(StageChange(contact_id=ana.id, from_stage="lead", to_stage="mql", changed_at=at(1, 20, 12)))
-        webinar = make_campaign(s, name="Pricing 101 webinar", channel="webinar")
-        ebook = make_content(s, title="What does a CRM really cost?")
-        make_touch(s, ana, type="ad_click", at=at(1, 5), channel="paid_search")
-        make_touch(s, ana, type="webinar_attended", at=at(1, 12), channel="webinar", campaign_id=webinar.id)
-        make_touch(s, ben, type="content_download", at=at(1, 20), channel="email", content_id=ebook.id)
-        make_touch(s, ana, type="demo_request", at=at(2, 1), channel="direct")
-        make_touch(s, ben, type="email_click", at=at(3, 1), channel="email", content_id=ebook.id)
-        make_touch(s, ana, type="page_view", at=at(3, 15), channel="organic_search")  # after the close: out
-        make_touch(s, ana, type="page_view", at=at(1, 5, year=2025), channel="display")  # > 365 days before: out
-        make_deal(s, account, name="Acme platform", amount="24000", outcome="won", contacts=[ana, ben],
-                  created_on=date(2026, 2, 1), closed_on=date(2026, 3, 10), source="paid_search")
-        # a lost deal: Cleo read the ebook and saw an ad, then went elsewhere
-        cleo = make_contact(s, first_name="Cleo", email="cleo@globex.example")
-        make_touch(s, cleo, type="ad_click", at=at(2, 2), channel="paid_search")
-        make_touch(s, cleo, type="content_download", at=at(2, 9), channel="email", content_id=ebook.id)
-        make_deal(s, make_account(s, name="Globex"), name="Globex pilot", amount="9000", outcome="lost",
-                  contacts=[cleo], created_on=date(2026, 2, 3), closed_on=date(2026, 3, 2))
-        # a won deal whose contact never touched anything: unattributed, never credited
-        dan = make_contact(s, first_name="Dan", email="dan@initech.example")
-        make_deal(s, make_account(s, name="Initech"), name="Initech renewal", amount="5000", outcome="won",
-                  contacts=[dan], created_on=date(2026, 1, 10), closed_on=date(2026, 3, 5))
-        s.commit()
+        acme_company(s)
         yield s
+
+
+def acme_company(s: Session) -> None:
+    """Build the ``acme`` fixture's company in ``s`` (committed)."""
+    account = make_account(s, name="Acme Rockets")
+    ana = make_contact(s, first_name="Ana", email="ana@acme-rockets.com")
+    ben = make_contact(s, first_name="Ben", email="ben@acme-rockets.com")
+    s.add(StageChange(contact_id=ana.id, from_stage="subscriber", to_stage="lead", changed_at=at(1, 12, 11)))
+    s.add(StageChange(contact_id=ana.id, from_stage="lead", to_stage="mql", changed_at=at(1, 20, 12)))
+    webinar = make_campaign(s, name="Pricing 101 webinar", channel="webinar")
+    ebook = make_content(s, title="What does a CRM really cost?")
+    make_touch(s, ana, type="ad_click", at=at(1, 5), channel="paid_search")
+    make_touch(s, ana, type="webinar_attended", at=at(1, 12), channel="webinar", campaign_id=webinar.id)
+    make_touch(s, ben, type="content_download", at=at(1, 20), channel="email", content_id=ebook.id)
+    make_touch(s, ana, type="demo_request", at=at(2, 1), channel="direct")
+    make_touch(s, ben, type="email_click", at=at(3, 1), channel="email", content_id=ebook.id)
+    make_touch(s, ana, type="page_view", at=at(3, 15), channel="organic_search")  # after the close: out
+    make_touch(s, ana, type="page_view", at=at(1, 5, year=2025), channel="display")  # > 365 days before: out
+    make_deal(s, account, name="Acme platform", amount="24000", outcome="won", contacts=[ana, ben],
+              created_on=date(2026, 2, 1), closed_on=date(2026, 3, 10), source="paid_search")
+    # a lost deal: Cleo read the ebook and saw an ad, then went elsewhere
+    cleo = make_contact(s, first_name="Cleo", email="cleo@globex.example")
+    make_touch(s, cleo, type="ad_click", at=at(2, 2), channel="paid_search")
+    make_touch(s, cleo, type="content_download", at=at(2, 9), channel="email", content_id=ebook.id)
+    make_deal(s, make_account(s, name="Globex"), name="Globex pilot", amount="9000", outcome="lost",
+              contacts=[cleo], created_on=date(2026, 2, 3), closed_on=date(2026, 3, 2))
+    # a won deal whose contact never touched anything: unattributed, never credited
+    dan = make_contact(s, first_name="Dan", email="dan@initech.example")
+    make_deal(s, make_account(s, name="Initech"), name="Initech renewal", amount="5000", outcome="won",
+              contacts=[dan], created_on=date(2026, 1, 10), closed_on=date(2026, 3, 5))
+    s.commit()
 
 
 def test_a_won_deal_is_the_time_ordered_touches_of_its_contacts_before_close(acme):

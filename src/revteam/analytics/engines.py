@@ -1,13 +1,16 @@
 """Analytics engines: DuckDB in process (default) or Apache Spark (``revteam[spark]``), picked by name.
 
-Both receive the same Arrow tables and run the same Ibis expressions.
+Both receive the same Arrow tables and run the same Ibis expressions. Spark runs where the settings point
+(``REVTEAM_SPARK_MASTER``: local mode, a standalone, YARN or Kubernetes cluster; ``REVTEAM_SPARK_REMOTE``: a
+Spark Connect server), with ``REVTEAM_SPARK_CONF`` for anything else the cluster needs (docs/scale.md).
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -15,21 +18,28 @@ import pyarrow as pa
 from revteam.analytics.errors import AnalyticsUnsupported
 
 
+_SERIAL = itertools.count(1)
+
+
 @dataclass
 class Engine:
     name: str
     con: Any  # an Ibis backend
     dialect: str
+    session: Any = None  # Spark: the SparkSession the views live in
+    serial: int = field(default_factory=lambda: next(_SERIAL))
 
     def load(self, tables: dict[str, pa.Table]) -> dict[str, Any]:
         """Register Arrow tables and return Ibis table expressions by name."""
         out = {}
         for name, table in tables.items():
             if self.name == "spark":  # a temporary view in the session: nothing written to disk
-                spark = spark_session()
+                spark = self.session
                 schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in table.schema)
-                spark.createDataFrame(table.to_pandas(), schema=schema).createOrReplaceTempView(name)
-                out[name] = self.con.table(name)
+                # one Spark session serves every engine of the process: each engine's views have their own names
+                view = f"revteam{self.serial}_{name}"
+                spark.createDataFrame(table.to_pandas(), schema=schema).createOrReplaceTempView(view)
+                out[name] = self.con.table(view)
             else:
                 out[name] = self.con.create_table(name, table, overwrite=True)
         return out
@@ -99,26 +109,52 @@ def _duckdb() -> Engine:
 
 _SPARK: dict[str, Any] = {}
 
+# what revteam sets on every Spark session; REVTEAM_SPARK_CONF entries override these
+SPARK_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",  # the snapshot's times are naive UTC
+    "spark.sql.shuffle.partitions": "4",  # the snapshot is small next to what Spark is tuned for
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+LOCAL_DEFAULTS = {  # local mode only: the driver is the whole cluster, on this machine
+    "spark.ui.enabled": "false",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
 
-def spark_session(master: str = "local[2]") -> Any:
-    """One local SparkSession per process (starting Spark costs seconds)."""
-    if "session" not in _SPARK:
+
+def spark_session(master: str = "local[2]", *, remote: str = "", conf: dict[str, str] | None = None) -> Any:
+    """One SparkSession per process (starting Spark costs seconds) for the cluster asked for: a master URL
+    (``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://https://host:443``) or, when ``remote`` is set, a
+    Spark Connect server (``sc://host:15002``). Asking for another cluster stops the first session (a JVM
+    holds one Spark context)."""
+    settings = {**SPARK_DEFAULTS, **({} if remote or not master.startswith("local") else LOCAL_DEFAULTS), **(conf or {})}
+    key = (master, remote, tuple(sorted(settings.items())))
+    if _SPARK.get("key") != key:
+        stop_spark()
         try:
             from pyspark.sql import SparkSession
         except ImportError:
             raise AnalyticsUnsupported("Spark is not installed; install it with pip install 'revteam[spark]'.",
                                        code="spark_not_installed") from None
-        _SPARK["session"] = (SparkSession.builder.master(master).appName("revteam")
-                             .config("spark.sql.session.timeZone", "UTC")
-                             .config("spark.sql.shuffle.partitions", "4")
-                             .config("spark.ui.enabled", "false")
-                             .config("spark.driver.bindAddress", "127.0.0.1")
-                             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                             .config("spark.ui.showConsoleProgress", "false")
-                             .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="revteam-spark-"))
-                             .getOrCreate())
-        _SPARK["session"].sparkContext.setLogLevel("ERROR")
+        builder = SparkSession.builder.appName("revteam")
+        builder = builder.remote(remote) if remote else builder.master(master)
+        if not remote:
+            builder = builder.config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="revteam-spark-"))
+        for name, value in settings.items():
+            builder = builder.config(name, value)
+        session = builder.getOrCreate()
+        if not remote:
+            session.sparkContext.setLogLevel("ERROR")
+        _SPARK.update(session=session, key=key)
     return _SPARK["session"]
+
+
+def stop_spark() -> None:
+    """Stop this process's Spark session, if any (the next ``spark_session`` starts a new one)."""
+    session = _SPARK.pop("session", None)
+    _SPARK.pop("key", None)
+    if session is not None:
+        session.stop()
 
 
 def _spark() -> Engine:
@@ -126,7 +162,9 @@ def _spark() -> Engine:
 
     from revteam.config import get_settings
 
-    return Engine("spark", ibis.pyspark.connect(spark_session(get_settings().spark_master)), "pyspark")
+    s = get_settings()
+    session = spark_session(s.spark_master, remote=s.spark_remote, conf=s.spark_conf)
+    return Engine("spark", ibis.pyspark.connect(session), "pyspark", session=session)
 
 
 ENGINES: dict[str, Callable[[], Engine]] = {"duckdb": _duckdb, "spark": _spark}

@@ -203,6 +203,16 @@ class Analytics:
 
         return self._answer("content_roi", spec, build)
 
+    # --- any named expressions, as Arrow (revenue, forecast inputs, handoff reports, journeys) -------
+    def arrow(self, build: Any) -> tuple[dict[str, Any], Any]:
+        """Run the Ibis expressions that ``build(tables)`` returns by name on the engine, over the current
+        snapshot; each result comes back as an Arrow table, with the snapshot's fingerprint (the callers
+        keep their answers per fingerprint: nothing is cached here)."""
+        with self._lock:
+            t, snap = self.tables()
+            assert self._engine is not None
+            return {name: self._engine.con.to_pyarrow(expr) for name, expr in build(t).items()}, snap.fingerprint
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()

@@ -27,8 +27,10 @@ from revteam.store.models import (
     ContentAsset,
     Deal,
     DealContact,
+    DealStageChange,
     LifecycleStage,
     StageChange,
+    Team,
     Touchpoint,
     User,
 )
@@ -45,11 +47,14 @@ TABLES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "touchpoints": (Touchpoint, ("id", "contact_id", "type", "channel", "campaign_id", "content_id", "url",
                                  "occurred_at")),
     "deals": (Deal, ("id", "account_id", "amount", "currency", "stage", "outcome", "created_on", "closed_on",
-                     "owner_id", "source", "campaign_id")),
+                     "owner_id", "source", "campaign_id", "name")),
     "deal_contacts": (DealContact, ("deal_id", "contact_id", "role")),
     "lifecycle_stages": (LifecycleStage, ("key", "label", "position", "kind")),
-    "handoffs": (Handoff, ("id", "contact_id", "rep_id", "status", "priority", "handed_at", "source")),
+    "handoffs": (Handoff, ("id", "contact_id", "rep_id", "status", "priority", "handed_at", "source", "kind",
+                           "campaign_id", "reject_reason", "at_risk_at", "due_at", "first_touch_at")),
     "content_usage": (ContentUsage, ("id", "deal_id", "content_id", "user_id", "used_at", "helped")),
+    "teams": (Team, ("id", "name")),
+    "deal_stage_changes": (DealStageChange, ("id", "deal_id", "changed_on", "to_stage")),
 }
 _ID = {"deal_contacts": "deal_id", "lifecycle_stages": "position"}
 
