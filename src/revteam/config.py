@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         "partitions, Arrow transfers; in local mode the driver bound to 127.0.0.1 and no UI). A cluster whose "
         "executors call the driver back needs `spark.driver.host` set to an address they can reach."
     )
+    analytics_seed: int = Field(
+        0, ge=0, description="Seed of every random draw of the analytics desk that a question does not seed itself: "
+        "the forecast's simulated futures and sampled Shapley attribution (many keys, e.g. content grain). The "
+        "pages, the JSON API and the CLI use it, so the same data give the same numbers everywhere; `--seed` on a "
+        "command and `?seed=` on the API override it for one question."
+    )
     warm_analytics: bool = Field(
         True, description="Compute the analytics pages' default answers in a background thread when the web app "
         "starts and again after the data changes, so the pages answer from memory (see docs/web.md)."

@@ -77,10 +77,9 @@ def merge_credit(pieces: list[dict[str, Any]], credits: dict[str, dict[str, floa
     return out
 
 
-def content_roi(analytics: Any, attribution: Any, spec: ContentSpec, *, seed: int = DEFAULT_SEED) -> Any:
-    """The runner's content ROI answer with ``credited`` on every piece and on every month's top pieces (a copy:
-    cached answers stay as they are)."""
-    result = analytics.content_roi(spec)
+def credit_result(result: Any, attribution: Any, spec: ContentSpec, *, seed: int = DEFAULT_SEED) -> Any:
+    """A copy of the runner's content ROI answer ``result`` with ``credited`` on every piece and on every month's
+    top pieces (the runner's answer stays as it is)."""
     start, end = deals_closed_in(spec)
     credits = attribution.credits("content", start, end, seed=seed)
     pieces, months = result.queries["pieces"], result.queries["top_by_month"]
@@ -90,3 +89,8 @@ def content_roi(analytics: Any, attribution: Any, spec: ContentSpec, *, seed: in
             "credited_deals_closed": {"from": start.isoformat() if start else None,
                                       "to": end.isoformat() if end else None}}
     return replace(result, queries=queries, meta=meta)
+
+
+def content_roi(analytics: Any, attribution: Any, spec: ContentSpec, *, seed: int = DEFAULT_SEED) -> Any:
+    """The runner's content ROI answer with ``credited`` on every piece and on every month's top pieces."""
+    return credit_result(analytics.content_roi(spec), attribution, spec, seed=seed)
