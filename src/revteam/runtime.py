@@ -1,10 +1,11 @@
-"""Wiring: settings → engine → session factory, built once per process (the only place that does it)."""
+"""Wiring: settings → engine → session factory → analytics desk, built once per process (the only place that
+does it)."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,50 +13,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.config import Settings, get_settings
 from revteam.store.db import make_engine, make_session_factory, upgrade_to_head
 
+if TYPE_CHECKING:  # the desk imports Ibis and NumPy: only commands that ask a question pay for it
+    from revteam.analytics.desk import Desk
+
 
 @dataclass
 class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    _analytics: Any = field(default=None, repr=False)
-    _attribution: Any = field(default=None, repr=False)
-    _answers: Any = field(default=None, repr=False)
+    _desk: Desk | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # the warm-up thread asks too
 
     @property
-    def analytics(self) -> Any:
-        """The analytics runner for this database (created on first use; keeps its warm snapshot)."""
+    def desk(self) -> Desk:
+        """The analytics desk of this database (made on first use): every analytics answer, asked as a question
+        and kept per data fingerprint (``analytics/desk.py``)."""
         with self._lock:
-            if self._analytics is None:
-                from revteam.analytics.runner import Analytics
+            if self._desk is None:
+                from revteam.analytics.desk import Desk
 
-                self._analytics = Analytics(self.engine, self.settings.analytics_engine)
-            return self._analytics
-
-    @property
-    def attribution(self) -> Any:
-        """Attribution journeys and model credit for this database, kept per data fingerprint (created on first use)."""
-        with self._lock:
-            if self._attribution is None:
-                from revteam.analytics.snapshot import fingerprint
-                from revteam.analytics.attribution_cache import AttributionCache
-
-                # stage journeys are cut from the analytics snapshot's tables, already in memory
-                self._attribution = AttributionCache(self.sessions, lambda: fingerprint(self.engine),
-                                                     tables=lambda: self.analytics.cache.get(self.engine).tables)
-            return self._attribution
-
-    @property
-    def answers(self) -> Any:
-        """Answers of services that read the database directly (the forecast page), kept per data fingerprint."""
-        with self._lock:
-            if self._answers is None:
-                from revteam.analytics.snapshot import fingerprint
-                from revteam.analytics.answer_cache import AnswerCache
-
-                self._answers = AnswerCache(lambda: fingerprint(self.engine))
-            return self._answers
+                self._desk = Desk(self.engine, self.sessions, engine_name=self.settings.analytics_engine,
+                                  seed=self.settings.analytics_seed)
+            return self._desk
 
 
 def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
@@ -70,3 +50,14 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> 
             seed_default_stages(s)
             s.commit()
     return Runtime(settings, engine, make_session_factory(engine))
+
+
+def desk_without_database(settings: Settings | None = None) -> Desk:
+    """A desk for the questions that read files, not the database (the backtest on the Maven export): nothing
+    connects to ``REVTEAM_DATABASE_URL``, and a question that does read the database finds it empty."""
+    from revteam.analytics.desk import Desk
+
+    settings = settings or get_settings()
+    engine = make_engine("sqlite://")
+    return Desk(engine, make_session_factory(engine), engine_name=settings.analytics_engine,
+                seed=settings.analytics_seed)

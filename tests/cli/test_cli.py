@@ -148,20 +148,21 @@ def _many_pieces(db_env: str, n: int = 20) -> dict[str, int]:
     return ids
 
 
-def test_sampled_shapley_at_content_grain_is_reproducible_with_a_seed(db_env):
-    from revteam.cli.analytics import SeedOption
-    from revteam.analytics.attribution import DEFAULT_SEED
+def test_sampled_shapley_at_content_grain_is_reproducible_with_a_seed(db_env, monkeypatch):
+    from revteam.config import get_settings
 
-    assert SeedOption.default == DEFAULT_SEED  # the CLI and the pages draw the same numbers
     _many_pieces(db_env)
     args = ("attribution", "--grain", "content", "--model", "shapley", "--json")
     first = json.loads(invoke(*args).stdout)
     again = json.loads(invoke(*args).stdout)
     other = json.loads(invoke(*args, "--seed", "3").stdout)
-    assert first["seed"] == DEFAULT_SEED and len(first["keys"]) == 20
+    assert first["seed"] == get_settings().analytics_seed == 0 and len(first["keys"]) == 20  # the pages' seed
     assert first["keys"] == again["keys"]
     assert [k["shapley"] for k in first["keys"]] != [k["shapley"] for k in other["keys"]]
     assert sum(k["shapley"] for k in first["keys"]) == pytest.approx(sum(range(1000, 21000, 1000)))
+    monkeypatch.setenv("REVTEAM_ANALYTICS_SEED", "3")  # the one seed setting: --seed overrides it, nothing else does
+    get_settings.cache_clear()
+    assert json.loads(invoke(*args).stdout)["keys"] == other["keys"]
 
 
 def test_content_roi_credits_every_model_and_shows_its_sql(db_env):

@@ -19,7 +19,7 @@ from sqlalchemy import Engine as SqlEngine
 from revteam.analytics import content as C
 from revteam.analytics import funnel as F
 from revteam.analytics.engines import Engine, connect
-from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables, fingerprint
+from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables
 
 MAX_COMPILED = 256  # compiled queries kept (a funnel answer is one query, content ROI three)
 
@@ -80,7 +80,6 @@ class Analytics:
         self._tables: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
         self._lock = threading.RLock()  # tables() runs inside _answer and on its own (the warm-up)
-        self._results: dict[Any, AnalyticsResult] = {}
         self._compiled: dict[tuple[Any, ...], tuple[str, str]] = {}  # (kind, spec, stages, query) → SQL
         self._progress: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (stages, positions) → (fingerprint, table)
 
@@ -99,12 +98,6 @@ class Analytics:
             assert self._snapshot is not None
             return self._tables, self._snapshot
 
-    def cached(self, kind: str, spec: Any) -> bool:
-        """Whether the answer to ``kind`` (funnel, content_roi) for ``spec`` on the data as it is now is in memory."""
-        key = (kind, spec, fingerprint(self.sql_engine))
-        with self._lock:
-            return key in self._results
-
     def _run(self, name: str, expr: Any, key: tuple[Any, ...]) -> Query:
         """Execute one query; its SQL (the engine's and the readable one) is compiled once per ``key``."""
         assert self._engine is not None
@@ -117,13 +110,11 @@ class Analytics:
         return Query(name, _records(self._engine.execute_compiled(compiled[0], expr)), compiled[1])
 
     def _answer(self, kind: str, spec: Any, build: Any) -> AnalyticsResult:
-        """Cached by (kind, spec, data fingerprint): the same question on the same data is answered once."""
+        """Build, compile (once per question shape) and run ``kind`` for ``spec`` on the current snapshot. Not
+        kept here: the analytics desk (``analytics/desk.py``) keeps every answer, per data fingerprint."""
         with self._lock:
             started = time.perf_counter()
             t, snap = self.tables()
-            key = (kind, spec, snap.fingerprint)
-            if key in self._results:
-                return self._results[key]
             ls = snap.tables["lifecycle_stages"].to_pylist()
             context = {
                 "main": tuple(r["key"] for r in sorted(ls, key=lambda r: r["position"]) if r["kind"] == "main"),
@@ -140,8 +131,6 @@ class Analytics:
                 post(result)
                 del result._post  # type: ignore[attr-defined]
             result.elapsed_ms = (time.perf_counter() - started) * 1000
-            self._results = {k: v for k, v in self._results.items() if k[-1] == snap.fingerprint}
-            self._results[key] = result
             return result
 
     # --- funnel and velocity --------------------------------------------------------------------

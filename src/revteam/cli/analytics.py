@@ -1,41 +1,31 @@
 """``revteam funnel | content-roi | attribution``: the analytics reports, each with --json and --show-sql.
 
-``--show-sql`` prints what ran: the Ibis-compiled SQL of the funnel and content queries, and the
-statements that read the attribution journeys from the operational database (the models themselves run
-in NumPy). Long ``IN (?, ?, …)`` lists are shortened and repeated statements shown once with a count.
+Each command reads its options into one question (``revteam.analytics.questions``), asks the analytics desk
+and prints the answer as tables, or ``--json``: the answer's ``to_dict()``, the very JSON the API returns
+(``/api/v1/analytics/...``). ``--show-sql`` prints what ran: the Ibis-compiled SQL of the funnel and content
+queries, and the statements that read the attribution journeys from the operational database (the models
+themselves run in NumPy); long ``IN (?, ?, …)`` lists shortened, repeated statements shown once with a count.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 import typer
 from rich import box
 from rich.table import Table
 
-from revteam.cli.common import JsonOption, capture_sql, console, print_json, runtime, translate_errors
-from revteam.domain.days import parse_day
+from revteam.cli.common import JsonOption, console, print_json, runtime, translate_errors
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL the engine ran.")
-SeedOption = typer.Option(11, "--seed", min=0, help="Seed of the random draws of sampled Shapley (many keys, e.g. content "
-                                             "grain): the same data and seed give the same numbers.")
-_PLACEHOLDERS = re.compile(r"(\?|%\([^)]+\)s|\$\d+|:\w+)(?:, (?:\?|%\([^)]+\)s|\$\d+|:\w+)){3,}")
+SeedOption = typer.Option(None, "--seed", min=0, help="Seed of the random draws of sampled Shapley (many keys, e.g. "
+                          "content grain; default: REVTEAM_ANALYTICS_SEED, as on the pages and the API): the same "
+                          "data and seed give the same numbers.")
 
 
-def _shorten(statement: str) -> str:
-    """``IN (?, ?, ?, ?, ?)`` → ``IN (?, … 5 values)``: the chunked id lists stay readable."""
-    return _PLACEHOLDERS.sub(lambda m: f"{m.group(1)}, … {m.group(0).count(',') + 1} values", statement)
-
-
-def compact_statements(statements: list[str]) -> list[str]:
-    """Each distinct statement once, in first-run order, with how many times it ran when more than once."""
-    counts: dict[str, int] = {}
-    for sql in statements:
-        short = _shorten(" ".join(sql.split()))
-        counts[short] = counts.get(short, 0) + 1
-    return [f"{sql}  -- ran {n} times" if n > 1 else sql for sql, n in counts.items()]
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
 
 
 def _print_sql(result: Any) -> None:
@@ -44,7 +34,7 @@ def _print_sql(result: Any) -> None:
         console.print(q.sql, markup=False, highlight=False)
 
 
-def _print_statements(statements: list[str]) -> None:
+def _print_statements(statements: Any) -> None:
     console.print(f"[bold]-- {len(statements)} SQL statement(s) read the attribution journeys; the models ran in NumPy[/]")
     for sql in statements:
         console.print(sql, markup=False, highlight=False, soft_wrap=True)
@@ -63,13 +53,13 @@ def funnel_command(
     show_sql: bool = ShowSql,
 ) -> None:
     """Conversion between every pair of lifecycle stages and the time it takes (median, p75, p90)."""
-    from revteam.analytics.funnel import FunnelSpec
+    from revteam.analytics.questions import Funnel
 
-    spec = FunnelSpec(stages=tuple(s.strip() for s in stages.split(",") if s.strip()), start=parse_day(start, "--start"),
-                      end=parse_day(end, "--end"), mode=mode, window_days=window, breakdown=by)
+    question = Funnel.parse(stages=stages, start=start, end=end, mode=mode, window_days=window, by=by,
+                            label_style="option")
     with runtime() as rt:
         with console.status(f"running the funnel on {rt.settings.analytics_engine}…"):
-            result = rt.analytics.funnel(spec)
+            result = rt.desk.ask(question)
     if json_:
         print_json(result.to_dict(with_sql=show_sql))
         return
@@ -111,48 +101,38 @@ def content_roi_command(
     the won revenue each attribution model credits to it (deals closed in the window), times reps used it
     and how helpful they said it was; the top five pieces by traffic each week and by won revenue each month
     (the won deals closed in the month that touched the piece in the year before their close)."""
-    from revteam.analytics.content import ContentSpec
+    from revteam.analytics.questions import ContentRoi
     from revteam.domain.attribution import MODELS
-    from revteam.errors import InvalidInput
-    from revteam.analytics.attribution_cache import AttributionCache
-    from revteam.analytics.content_credit import content_roi, deals_closed_in
 
-    if model not in MODELS:
-        raise InvalidInput(f"Unknown model {model!r}; use one of: {', '.join(MODELS)}.", code="bad_attribution_model")
-    spec = ContentSpec(start=parse_day(start, "--start"), end=parse_day(end, "--end"), content_id=content)
+    question = ContentRoi.parse(start=start, end=end, content_id=content, model=model, seed=seed,
+                                label_style="option")
     with runtime() as rt:
         with console.status("computing content ROI…"):
-            once = AttributionCache(rt.sessions, lambda: None)  # one process, one answer: no freshness check
-            with capture_sql(rt.engine) as statements:
-                once.journeys("content", *deals_closed_in(spec))
-            result = content_roi(rt.analytics, once, spec, seed=seed)
-    journeys_sql = compact_statements(statements)
+            answer = rt.desk.ask(question)
     if json_:
-        data = result.to_dict(with_sql=show_sql)
-        if show_sql:
-            data["sql"]["credited"] = journeys_sql
-        print_json(data)
+        print_json(answer.to_dict(with_sql=show_sql))
         return
     label = MODELS[model].label
     t = Table(title="Content ROI" + (f" {start or '…'} to {end or '…'}" if start or end else "")
               + f"; credited: won revenue under {label}", caption="--json has the category and every model",
               box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)  # fits 80 columns
     heads = ("traffic", "MQLs", "deals", "won", "influenced", "credited", "used", "helpful")
+    pieces = answer.pieces[:limit]
     rows = [[f"{p['traffic']:,}", f"{p['mqls']:,}", f"{p['deals_influenced']:,}", f"{p['won_deals']:,}",
              f"{p['influenced_revenue']:,.0f}", f"{p['credited'][model]:,.0f}", f"{p['used_in_deals']:,}",
-             "" if p["helpful_share"] is None else f"{p['helpful_share']:.0%}"] for p in result.rows("pieces")[:limit]]
+             "" if p["helpful_share"] is None else f"{p['helpful_share']:.0%}"] for p in pieces]
     widths = [max([len(col)] + [len(r[i]) for r in rows]) for i, col in enumerate(heads)]
     title_width = max(10, min(34, console.width - sum(widths) - 2 * len(heads) - 1))  # the title gives way
     t.add_column("piece", no_wrap=True, width=title_width, overflow="ellipsis")
     for col, w in zip(heads, widths):
         t.add_column(col, justify="right", no_wrap=True, min_width=w)
-    for p, cells in zip(result.rows("pieces"), rows):
+    for p, cells in zip(pieces, rows):
         t.add_row(p["title"][:60], *cells)
     console.print(t)
-    _print_top_by_month(result.rows("top_by_month"), model, label, months)
+    _print_top_by_month(answer.rows("top_by_month"), model, label, months)
     if show_sql:
-        _print_sql(result)
-        _print_statements(journeys_sql)
+        _print_sql(answer.result)
+        _print_statements(answer.credited_sql)
 
 
 def _print_top_by_month(rows: list[dict[str, Any]], model: str, label: str, months: int) -> None:
@@ -200,64 +180,45 @@ def attribution_command(
     """Won revenue, or conversions to a lifecycle stage (--stage), credited to channels, campaigns or content
     pieces under every attribution model; sourced versus influenced revenue; or one deal's touches and their
     credit."""
+    from revteam.analytics.questions import attribution_question
     from revteam.domain.attribution import MODELS
-    from revteam.errors import InvalidInput
-    from revteam.analytics import attribution as A
 
-    if model != "all" and model not in MODELS:
-        raise InvalidInput(f"Unknown model {model!r}; use one of: all, {', '.join(MODELS)}.", code="bad_attribution_model")
-    if stage is not None and deal is not None:
-        raise InvalidInput("--deal explains a won deal's revenue; leave out --stage.", code="bad_attribution_stage")
-    first, last = parse_day(start, "--start"), parse_day(end, "--end")
-    A.check_period(first, last)
-    models = list(MODELS) if model == "all" else [model]
-    with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
-        if deal is not None:
-            one = "w_shaped" if model == "all" else model
-            data = A.explain_deal(s, deal, model=one, grain=grain, **A.model_params(one, seed))
-        elif stage is not None:
-            data = _stage_credit(s, stage, grain, models, seed, first, last)
-        else:
-            js = A.revenue_journeys(s, grain=grain, start=first, end=last)
-            credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **A.model_params(m, seed))}
-                       for m in models}
-            si = A.sourced_and_influenced(js)
-            data = {"credit": "won_revenue", "grain": grain, "models": models, "seed": seed,
-                    "deals": int(js.journeys.n_journeys), "unattributed": js.unattributed,
-                    "keys": [{**r, **{m: credits[m].get(r["key"], 0.0) for m in models}} for r in si]}
-    statements = compact_statements(statements)
-    if show_sql and json_:
-        data["sql"] = statements
+    question = attribution_question(today=_today(), grain=grain, model=None if model == "all" else model, start=start,
+                                    end=end, stage=stage, deal=deal, seed=seed, label_style="option")
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
+    data = answer.to_dict(with_sql=show_sql and json_)
     if json_:
         print_json(data)
         return
+    shown = list(MODELS) if model == "all" else [model]
     if deal is not None:
-        t = Table(title=f"{data['name']} ({data['currency']} {data['amount']:,.0f}, won {data['closed_on']}) — "
-                        f"{data['model']} at {grain} grain")
+        d = answer.data
+        t = Table(title=f"{d['name']} ({d['currency']} {d['amount']:,.0f}, won {d['closed_on']}) — "
+                        f"{d['model']} at {grain} grain")
         for col in ("when", "touch", grain, "roles", "share", "credit", "why"):
             t.add_column(col, overflow="fold")
-        for r in data["rows"]:
+        for r in d["rows"]:
             t.add_row(f"{r['occurred_at']:%Y-%m-%d}", r["type"], r["label"], ", ".join(r["roles"]), f"{r['share']:.1%}",
                       f"{r['credit']:,.0f}", r["reason"])
-        console.print(t if data["rows"] else f"Unattributed: {data.get('unattributed')}")
+        console.print(t if d["rows"] else f"Unattributed: {d.get('unattributed')}")
     elif stage is not None:
-        rows = [[f"{r[m]:,.1f}" for m in data["models"]] for r in data["keys"][:limit]]
+        rows = [[f"{r[m]:,.1f}" for m in shown] for r in data["keys"][:limit]]
         _print_side_by_side(f"Conversions to {stage} by {grain}, {data['start']} to {data['end']}",
                             f"conversions credited: {data['conversions']:,} · contacts touched who did not get there: "
                             f"{data['non_converting']:,} (Markov and Shapley learn from them) · conversions with no "
                             f"touch to credit: {len(data['unattributed']):,}",
-                            grain, [m.replace("_", " ") for m in data["models"]],
-                            [r["label"] for r in data["keys"][:limit]], rows)
+                            grain, [m.replace("_", " ") for m in shown], [r["label"] for r in data["keys"][:limit]], rows)
     else:
-        rows = [[f"{r['sourced']:,.0f}", f"{r['influenced']:,.0f}", *(f"{r[m]:,.0f}" for m in data["models"])]
+        rows = [[f"{r['sourced']:,.0f}", f"{r['influenced']:,.0f}", *(f"{r[m]:,.0f}" for m in shown)]
                 for r in data["keys"][:limit]]
         _print_side_by_side(f"Won revenue by {grain}: {data['deals']:,} closed deals",
                             "sourced: won revenue of the deals whose first touch it was; influenced: of the deals it "
                             "touched; then each model's credit", grain,
-                            ["sourced", "influenced", *(m.replace("_", " ") for m in data["models"])],
+                            ["sourced", "influenced", *(m.replace("_", " ") for m in shown)],
                             [r["label"] for r in data["keys"][:limit]], rows)
-    if show_sql and not json_:
-        _print_statements(statements)
+    if show_sql:
+        _print_statements(answer.sql)
 
 
 def _print_side_by_side(title: str, caption: str, grain: str, heads: list[str], labels: list[str],
@@ -282,23 +243,3 @@ def _print_side_by_side(title: str, caption: str, grain: str, heads: list[str], 
             t.add_row(label, *(r[i] for i in cols))
         console.print(t)
     console.print(caption, style="dim", highlight=False)
-
-
-def _stage_credit(session: Any, stage: str, grain: str, models: list[str], seed: int, first: date | None,
-                  last: date | None) -> dict[str, Any]:
-    """Conversions to ``stage`` from ``first`` to ``last`` (default: the 90 days up to today, UTC) credited per key."""
-    from datetime import datetime, timezone
-
-    from revteam.analytics import attribution as A
-    from revteam.analytics.stage_journeys import day_bounds, stage_journeys, stage_period
-
-    first, last = stage_period(first, last, datetime.now(timezone.utc).date())
-    lo, hi = day_bounds(first, last)
-    js = stage_journeys(session, stage, grain=grain, start=lo, end=hi)
-    credits = {m: {r["key"]: r["credit"] for r in A.credit_rows(js, m, **A.model_params(m, seed))} for m in models}
-    keys = [{"key": k, "label": js.label(k), **{m: credits[m].get(k, 0.0) for m in models}} for k in js.journeys.keys]
-    keys.sort(key=lambda r: (-r[models[0] if len(models) == 1 else "linear"], r["label"]))
-    converted = int(js.journeys.converted.sum())
-    return {"credit": "conversions", "stage": stage, "grain": grain, "start": first, "end": last, "models": models,
-            "seed": seed, "conversions": converted, "non_converting": int(js.journeys.n_journeys) - converted,
-            "unattributed": js.unattributed, "keys": keys}

@@ -120,10 +120,10 @@ def demo_command(
                 scale=scale, progress=progress, reset=reset,
             )
         if not json_:
-            from revteam.analytics.funnel import FunnelSpec
+            from revteam.analytics.questions import Funnel
 
             with console.status("reading the funnel…"):
-                funnel = rt.analytics.funnel(FunnelSpec())
+                funnel = rt.desk.ask(Funnel())
     if json_:
         print_json(summary.to_dict())
     else:

@@ -9,8 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from revteam.cli.common import JsonOption, capture_sql, console, err_console, print_json, runtime, translate_errors
-from revteam.errors import InvalidInput
+from revteam.cli.common import JsonOption, console, err_console, print_json, runtime, translate_errors
+from revteam.runtime import desk_without_database
 
 ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL statements that read the data (with --json: "
                        "a \"sql\" list). The arithmetic runs in NumPy, not in SQL.")
@@ -18,21 +18,6 @@ ShowSql = typer.Option(False, "--show-sql", help="Also print the SQL statements 
 
 def _today() -> date:
     return datetime.now(timezone.utc).date()
-
-
-def _date(value: str | None, name: str, *, month_end: bool = False) -> date | None:
-    """YYYY-MM-DD, or YYYY-MM for a month (its first day, or its last with ``month_end``)."""
-    from revteam.domain.revenue import month_span
-
-    if not value:
-        return None
-    try:
-        if len(value) == 7:
-            first = date.fromisoformat(value + "-01")
-            return month_span(first)[1] if month_end else first
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--{name} {value!r} is not a date; use YYYY-MM-DD or YYYY-MM.", code="bad_date") from None
 
 
 def _money(v: float | None) -> str:
@@ -49,15 +34,6 @@ def _period(start: date, horizon: str) -> str:
 
 def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:+.1%}"
-
-
-def distinct_statements(statements: list[str]) -> list[str]:
-    """Each distinct statement once, whitespace folded, in first-run order; '-- ran N times' when repeated."""
-    counts: dict[str, int] = {}
-    for sql in statements:
-        one = " ".join(sql.split())
-        counts[one] = counts.get(one, 0) + 1
-    return [f"{sql}  -- ran {n} times" if n > 1 else sql for sql, n in counts.items()]
 
 
 def _print_statements(statements: list[str], what: str) -> None:
@@ -77,15 +53,15 @@ def revenue_command(
     show_sql: bool = ShowSql,
 ) -> None:
     """Won revenue and new paying customers against target by month, quarter and team; win rate and cycle."""
-    from revteam.analytics.revenue import revenue_report
+    from revteam.analytics.questions import Revenue
 
-    first, last = _date(from_, "from"), _date(to, "to", month_end=True)
-    with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
-        data = revenue_report(s, today=_today(), first=first, last=last)
-    sql = distinct_statements(statements)
+    question = Revenue.parse(today=_today(), first=from_, last=to)
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
     if json_:
-        print_json({**data, "sql": sql} if show_sql else data)
+        print_json(answer.to_dict(with_sql=show_sql))
         return
+    data = answer.data
     t = Table(title=f"Revenue by month, {data['from']} to {data['to']}")
     for col in ("month", "won revenue", "target", "attained", "new customers", "target ", "win rate", "cycle (median)"):
         t.add_column(col, justify="left" if col == "month" else "right")
@@ -110,7 +86,7 @@ def revenue_command(
     if data["currency_warning"]:
         err_console.print(f"[yellow]warning[/]: {data['currency_warning']}", highlight=False)
     if show_sql:
-        _print_statements(sql, "the deals, teams and targets")
+        _print_statements(list(answer.sql), "the deals, teams and targets")
 
 
 # --- revteam forecast ----------------------------------------------------------------------------
@@ -119,7 +95,8 @@ def forecast_command(
     period: str = typer.Option("month", "--period", help="month or quarter: forecast to the end of which."),
     as_of: str = typer.Option(None, "--as-of", help="Data through the end of this day, YYYY-MM-DD (default: today)."),
     draws: int = typer.Option(10_000, "--draws", min=100, help="Simulated futures (P10/P50/P90 come from them)."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same data and seed give the same forecast."),
+    seed: int = typer.Option(None, "--seed", min=0, help="Random seed (default: REVTEAM_ANALYTICS_SEED, as on the "
+                             "revenue page and the API): the same data and seed give the same forecast."),
     top: int = typer.Option(10, "--top", min=1, help="Largest open deals to list under 'what stands in the way'."),
     windows: str = typer.Option("auto", "--windows", help="Past windows the model learns from: auto (the same "
                                 "point of past quarters when one fits, else sliding), same_point or sliding."),
@@ -133,51 +110,38 @@ def forecast_command(
     show_sql: bool = ShowSql,
 ) -> None:
     """The forecast of won revenue to the end of the month or quarter: P10/P50/P90, target, what stands in the way."""
-    import numpy as np
+    from revteam.analytics.questions import Backtest, Forecast, MavenBacktest
 
-    from revteam.domain.forecast import ForecastConfig
-    from revteam.domain.revenue import PERIODS
-    from revteam.analytics import revenue as svc
-
-    if period not in PERIODS:
-        raise InvalidInput(f"--period {period!r}: use month or quarter.", code="bad_period")
-    rng, config = np.random.default_rng(seed), ForecastConfig(draws=draws, windows=windows)
-    day = _date(as_of, "as-of")
-    statements: list[str] = []
     if backtest or maven is not None:
+        day = Forecast.parse(today=_today(), period=period, as_of=as_of).day  # --as-of checked as for a forecast
         if maven is not None:
             with err_console.status("backtesting on the Maven export…"):
-                bt = svc.backtest_maven(maven, rng=rng, config=config)
-            source = f"Maven CRM export ({maven})"
+                bt = desk_without_database().ask(MavenBacktest(str(maven), draws=draws, seed=seed, windows=windows))
         else:
-            with runtime() as rt, rt.sessions() as s, err_console.status("backtesting…"), \
-                    capture_sql(rt.engine) as statements:
-                bt = svc.backtest_database(s, today=day or _today(), rng=rng, config=config)
-                source = rt.engine.url.render_as_string(hide_password=True)
-        sql = distinct_statements(statements)  # the Maven export is CSV files: no SQL, an empty list
+            with runtime() as rt, err_console.status("backtesting…"):
+                bt = rt.desk.ask(Backtest(today=day, draws=draws, seed=seed, windows=windows))
         if json_:
-            extra = {"sql": sql} if show_sql else {}
-            print_json({"source": source, "draws": draws, "seed": seed, **bt.to_dict(), **extra})
+            print_json(bt.to_dict(with_sql=show_sql))  # the Maven export is CSV files: no SQL, an empty list
         elif markdown:
-            console.print(backtest_markdown(bt), markup=False, highlight=False, soft_wrap=True)
+            console.print(backtest_markdown(bt.backtest), markup=False, highlight=False, soft_wrap=True)
         else:
-            _print_backtest(bt, source)
+            _print_backtest(bt.backtest, bt.source)
         if show_sql and not json_:
             if maven is not None:
                 console.print("-- no SQL: the Maven export is read from its CSV files", markup=False, highlight=False)
             else:
-                _print_statements(sql, "the deals and their stage history")
+                _print_statements(list(bt.sql), "the deals and their stage history")
         return
-    with runtime() as rt, rt.sessions() as s, capture_sql(rt.engine) as statements:
-        data = svc.forecast_report(s, as_of=day or _today(), period=period, rng=rng, config=config, top=top,
-                                   today=_today())
-    sql = distinct_statements(statements)
+    question = Forecast.parse(today=_today(), period=period, as_of=as_of, draws=draws, seed=seed, top=top,
+                              windows=windows)
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
     if json_:
-        print_json({**data, "sql": sql} if show_sql else data)
+        print_json(answer.to_dict(with_sql=show_sql))
         return
-    _print_forecast(data)
+    _print_forecast(answer.data)
     if show_sql:
-        _print_statements(sql, "the deals, their stage history, teams and targets")
+        _print_statements(list(answer.sql), "the deals, their stage history, teams and targets")
 
 
 def _print_forecast(d: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Warming the analytics pages: answer their default questions before anyone asks, and again after the
-data changes.
+"""Warming the analytics pages: ask their default questions before anyone does, and again after the data
+changes.
 
 A fresh process has no snapshot: the first funnel reads every table the analytics use into DuckDB
 (seconds on the demo company), a funnel breakdown is another query, and the attribution journeys of a grain
@@ -8,19 +8,19 @@ lifespan (``create_app``, so ``revteam serve`` and ``revteam demo`` get it) when
 is on:
 
 1. at start, ``warm_once``: the snapshot, then the questions the pages ask when opened with no filter, most
-   visited first (``steps``): the funnel; attribution by channel (journeys, every model, sourced and
-   influenced); content ROI with its credited column (every model at content grain); the other grains;
-   revenue and the forecast (today's); conversions to each main stage at every grain over the default
-   period (the attribution page's "What to credit" switch); every funnel breakdown in cohort mode; the period-mode funnel
-   and its breakdowns;
+   visited first (``steps``): the funnel; attribution by channel; content ROI (its credited column: every
+   model at content grain); attribution by the other grains; the revenue page (revenue and today's
+   forecasts); conversions to each main stage at every grain over the default period (the attribution
+   page's "What to credit" switch); every funnel breakdown in cohort mode; the period-mode funnel and its
+   breakdowns;
 2. then every ``REVTEAM_WARM_INTERVAL_SECONDS`` it reads the data fingerprint (one cheap query) and warms
    again when it moved, so after an import or a deal closing the next page load is warm too.
 
-The answers land in the same caches the pages read (``runtime.analytics``, ``runtime.attribution``,
-``runtime.answers``), keyed
-by the same specs, so a page finds them. A page asked while warming waits at most for the query being
-computed (the caches lock per answer, not per warm-up). A step that fails is logged and skipped; the
-page shows the error when someone asks. ``stop`` ends the thread between two steps.
+Every step is one ``runtime.desk.ask`` of the very question the page asks (``analytics/questions.py``,
+the same defaults, today's date from the same clock), so the answer lands where the page finds it: the
+desk's one cache. A page asked while warming waits at most for the answer being computed (the cache locks
+per answer). A step that fails is logged and skipped; the page shows the error when someone asks.
+``stop`` ends the thread between two steps.
 """
 
 from __future__ import annotations
@@ -29,67 +29,47 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from revteam.analytics.content import ContentSpec
-from revteam.analytics.funnel import FunnelSpec
-from revteam.analytics.snapshot import fingerprint
-from revteam.analytics.content_credit import content_roi
+from revteam.analytics.attribution import GRAINS
+from revteam.analytics.funnel import BREAKDOWNS
+from revteam.analytics.questions import Attribution, ContentRoi, Funnel, Outlook, StageAttribution
 
 log = logging.getLogger("revteam.warm")
 
 Step = tuple[str, Callable[[], Any]]
 
 
-def steps(runtime: Any) -> Iterator[Step]:
-    """What the analytics pages ask when opened without filters, most visited first."""
-    from revteam.web.pages.analytics import BREAKDOWNS, GRAINS
+def today() -> date:
+    """The pages' "today" (their clock, ``NowDep``, is UTC now)."""
+    return datetime.now(timezone.utc).date()
 
-    analytics, attribution = runtime.analytics, runtime.attribution
 
-    def attribution_page(grain: str) -> Callable[[], Any]:
-        return lambda: (attribution.credits(grain), attribution.sourced_and_influenced(grain))
-
-    def forecast() -> Any:
-        from revteam.web.pages.analytics import forecast_view
-
-        today = datetime.now(timezone.utc).date()  # the page's "today" (its clock, NowDep, is the same)
-        with runtime.sessions() as db:
-            return runtime.answers.get(("forecast", today), lambda: forecast_view(db, today))
-
-    yield "snapshot", lambda: analytics.tables()
-    yield "funnel", lambda: analytics.funnel(FunnelSpec())
-    yield "attribution channel", attribution_page("channel")
-    yield "content", lambda: content_roi(analytics, attribution, ContentSpec())
-    for grain in GRAINS[1:]:
-        yield f"attribution {grain}", attribution_page(grain)
-    yield "forecast", forecast
+def steps(desk: Any, day: date) -> Iterator[Step]:
+    """What the analytics pages ask when opened without filters on ``day``, most visited first."""
+    ask = desk.ask
 
     def stage_views(grain: str) -> Callable[[], Any]:  # "Conversions to <stage>": every main stage, default period
-        from revteam.analytics.stage_journeys import stage_period
-
         def run() -> None:
-            window = stage_period(None, None, datetime.now(timezone.utc).date())
-            for stage in main_stages(runtime):
-                attribution.journeys(grain, *window, stage=stage)
-                attribution.credits(grain, *window, stage=stage)
+            for stage in ask(Attribution(grain)).main_stages:
+                ask(StageAttribution.of(stage, today=day, grain=grain))
         return run
 
+    yield "snapshot", desk.snapshot
+    yield "funnel", lambda: ask(Funnel())
+    yield "attribution channel", lambda: ask(Attribution("channel"))
+    yield "content", lambda: ask(ContentRoi(sort="traffic", today=day))
+    for grain in GRAINS[1:]:
+        yield f"attribution {grain}", lambda grain=grain: ask(Attribution(grain))
+    yield "forecast", lambda: ask(Outlook(today=day))
     for grain in GRAINS:
         yield f"attribution {grain}, conversions to each stage", stage_views(grain)
     for by in BREAKDOWNS:
-        yield f"funnel by {by}", lambda by=by: analytics.funnel(FunnelSpec(breakdown=by))
-    yield "funnel period", lambda: analytics.funnel(FunnelSpec(mode="period"))
+        yield f"funnel by {by}", lambda by=by: ask(Funnel(by=by))
+    yield "funnel period", lambda: ask(Funnel(mode="period"))
     for by in BREAKDOWNS:
-        yield f"funnel period by {by}", lambda by=by: analytics.funnel(FunnelSpec(mode="period", breakdown=by))
-
-
-def main_stages(runtime: Any) -> tuple[str, ...]:
-    from revteam.services.record.lifecycle import load_stages
-
-    with runtime.sessions() as db:
-        return tuple(load_stages(db).main)
+        yield f"funnel period by {by}", lambda by=by: ask(Funnel(mode="period", by=by))
 
 
 class Warmer:
@@ -107,7 +87,7 @@ class Warmer:
         """Run every step now (in the calling thread); returns milliseconds per step."""
         took: dict[str, float] = {}
         failed: list[str] = []
-        for name, run in steps(self.runtime):
+        for name, run in steps(self.runtime.desk, today()):
             if self._stop.is_set():
                 break
             started = time.perf_counter()
@@ -128,7 +108,7 @@ class Warmer:
         seen = None
         while not self._stop.is_set():
             try:
-                now = fingerprint(self.runtime.engine)
+                now = self.runtime.desk.fingerprint()
             except Exception:
                 log.exception("reading the data fingerprint failed")
                 now = seen
