@@ -72,7 +72,8 @@ def _first_lead(sc: Any) -> Any:
 
 
 def closed_deals(t: dict[str, Any], start: date | None, end: date | None, include_lost: bool = True) -> Any:
-    """The deals closed in [start, end] (days, inclusive) that journeys are built for, in close order."""
+    """The deals closed in [start, end] (days, inclusive) that journeys are built for (unordered: ORDER BY only
+    ever at the outermost query)."""
     deals = t["deals"]
     d = deals.filter(deals.outcome.isin(["won", "lost"] if include_lost else ["won"]) & deals.closed_on.notnull())
     if start is not None:
@@ -80,7 +81,7 @@ def closed_deals(t: dict[str, Any], start: date | None, end: date | None, includ
     if end is not None:
         d = d.filter(d.closed_on <= _naive(end))
     return d.select("id", "name", "outcome", "amount", "currency", "closed_on", "created_on", "source",
-                    "campaign_id").order_by(["closed_on", "id"])
+                    "campaign_id")
 
 
 def revenue_touches(t: dict[str, Any], *, grain: str, start: date | None, end: date | None,
@@ -257,7 +258,7 @@ def revenue_journeys_on(analytics: Any, *, grain: str = "channel", start: date |
     check_period(start, end)
 
     def build(t: dict[str, Any]) -> dict[str, Any]:
-        out = {"deals": closed_deals(t, start, end, include_lost),
+        out = {"deals": closed_deals(t, start, end, include_lost).order_by(["closed_on", "id"]),
                "touches": revenue_touches(t, grain=grain, start=start, end=end, lookback_days=lookback_days,
                                           direct_channels=direct_channels, include_lost=include_lost)}
         labels = _labels_expr(t, grain)

@@ -1,7 +1,10 @@
-"""Revenue against target, the forecast and its backtest, read from the database (or a Maven CRM export).
+"""Revenue against target, the forecast and its backtest, read from the database (or a Maven CRM export),
+or by the analytics engine (the ``*_on`` functions: ``analytics/revenue_table.py`` builds the expressions,
+``analytics/revenue_months.py`` assembles the revenue report from the engine's monthly aggregates).
 
 The metrics and the model are in ``domain.revenue``, ``domain.forecast`` and ``domain.forecast_backtest``;
-this module only turns rows into their arrays and their results into plain dictionaries.
+this module only turns rows into their arrays and their results into plain dictionaries. The database
+readers (``load_deals``, ``load_stage_history``) are the definitions the engine readers are tested against.
 
 Currency: one currency per installation. Amounts are summed as stored; every report lists the currencies
 it saw and carries a warning when there is more than one.
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,6 +39,7 @@ from revteam.domain.revenue import (
     win_rate,
     won_revenue,
 )
+from revteam.analytics import revenue_table as RT
 from revteam.errors import InvalidInput
 from revteam.store.models import Deal, DealStageChange, Target, Team, User
 
@@ -65,10 +70,54 @@ def load_targets(session: Session) -> list[TargetRow]:
 
 
 def _currency_note(session: Session) -> dict[str, Any]:
-    seen = sorted({c for (c,) in session.execute(select(Deal.currency).distinct()) if c})
+    return currency_note({c for (c,) in session.execute(select(Deal.currency).distinct()) if c})
+
+
+def currency_note(currencies: Any) -> dict[str, Any]:
+    """The currencies seen, sorted, and a warning when there is more than one."""
+    seen = sorted(currencies)
     note = (f"Deals are in {len(seen)} currencies ({', '.join(seen)}); amounts are summed as they are, without "
             "conversion. revteam assumes one currency per installation." if len(seen) > 1 else None)
     return {"currencies": seen, "currency_warning": note}
+
+
+# --- reading on the analytics engine (analytics/revenue_table.py) ---------------------------------
+def _dates(col: Any) -> np.ndarray:
+    return col.cast(pa.timestamp("us")).to_numpy().astype("datetime64[us]").astype("datetime64[D]")
+
+
+def deals_from_rows(rows: pa.Table) -> DealTable:
+    """``revenue_table.deal_rows`` as the forecast's and the metrics' ``DealTable``."""
+    c = {name: rows.column(name) for name in rows.column_names}
+    return DealTable.build(ids=c["id"].to_pylist(), name=c["name"].to_pylist(),
+                           amount=[float(a or 0) for a in c["amount"].to_pylist()], outcome=c["outcome"].to_pylist(),
+                           created_on=_dates(c["created_on"]), closed_on=[None if np.isnat(d) else d
+                                                                           for d in _dates(c["closed_on"])],
+                           account=c["account_id"].to_pylist(), team=c["team"].to_pylist(),
+                           stage=c["stage"].to_pylist())
+
+
+def history_from_rows(rows: pa.Table, deals: DealTable, today: date) -> StageHistory:
+    """``revenue_table.stage_changes`` as ``load_stage_history`` gives them (open deals without any: today)."""
+    recorded = StageHistory(np.asarray(rows.column("deal_id").to_numpy(zero_copy_only=False), dtype=np.int64),
+                            _dates(rows.column("changed_on")),
+                            np.array(rows.column("to_stage").to_pylist(), dtype=object))
+    return _with_current(recorded, deals, today)
+
+
+def load_deals_on(analytics: Any) -> DealTable:
+    """``load_deals`` read by the analytics engine (``analytics``: a runner)."""
+    got, _fp = analytics.arrow(lambda t: {"deals": RT.deal_rows(t)})
+    return deals_from_rows(got["deals"])
+
+
+def _engine_inputs(analytics: Any, today: date) -> tuple[DealTable, StageHistory, dict[str, Any]]:
+    """The deals, their stage history and the currency note, in one engine call."""
+    got, _fp = analytics.arrow(lambda t: {"deals": RT.deal_rows(t), "history": RT.stage_changes(t),
+                                          "currencies": RT.currencies(t)})
+    deals = deals_from_rows(got["deals"])
+    return (deals, history_from_rows(got["history"], deals, today),
+            currency_note(got["currencies"].column("currency").to_pylist()))
 
 
 def current_stages(deals: DealTable, today: date) -> StageHistory:
@@ -88,6 +137,10 @@ def load_stage_history(session: Session, deals: DealTable, today: date) -> Stage
     recorded = StageHistory(np.array([r.deal_id for r in rows], dtype=np.int64),
                             np.array([r.changed_on for r in rows], dtype="datetime64[D]"),
                             np.array([r.to_stage for r in rows], dtype=object))
+    return _with_current(recorded, deals, today)
+
+
+def _with_current(recorded: StageHistory, deals: DealTable, today: date) -> StageHistory:
     now = current_stages(deals, today)
     keep = ~np.isin(now.deal_id, recorded.deal_id)
     return StageHistory(np.concatenate([recorded.deal_id, now.deal_id[keep]]),
@@ -145,8 +198,25 @@ def forecast_report(session: Session, *, as_of: date, period: str, rng: np.rando
 
     ``today`` (default: ``as_of``) dates the current stage of open deals without recorded history: a
     forecast as of an earlier day does not know it."""
-    deals, targets = load_deals(session), load_targets(session)
-    history = load_stage_history(session, deals, today or as_of)
+    deals = load_deals(session)
+    return _forecast(deals, load_targets(session), load_stage_history(session, deals, today or as_of),
+                     _currency_note(session), as_of=as_of, period=period, rng=rng, config=config, top=top,
+                     today=today)
+
+
+def forecast_report_on(analytics: Any, targets: list[TargetRow], *, as_of: date, period: str,
+                       rng: np.random.Generator, config: ForecastConfig = ForecastConfig(), top: int = 10,
+                       today: date | None = None) -> dict[str, Any]:
+    """``forecast_report`` with the deals and their stage history read by the analytics engine (``analytics``: a
+    runner; ``targets``: ``load_targets``, a few rows). The forecast math is the same NumPy on the same arrays."""
+    deals, history, note = _engine_inputs(analytics, today or as_of)
+    return _forecast(deals, targets, history, note, as_of=as_of, period=period, rng=rng, config=config, top=top,
+                     today=today)
+
+
+def _forecast(deals: DealTable, targets: list[TargetRow], history: StageHistory, note: dict[str, Any], *,
+              as_of: date, period: str, rng: np.random.Generator, config: ForecastConfig, top: int,
+              today: date | None) -> dict[str, Any]:
     recorded = set(history.as_of(as_of).deal_id.tolist()) - set(current_stages(deals, today or as_of).deal_id.tolist())
     start, end = period_span(period, as_of)
     fc = forecast(deals, as_of=as_of, period_start=start, period_end=end, rng=rng, config=config,
@@ -173,7 +243,7 @@ def forecast_report(session: Session, *, as_of: date, period: str, rng: np.rando
             "method": fc.spread.method,
             "window_error": None if fc.spread.tau2 is None else float(np.sqrt(fc.spread.tau2)),
             "measured_on": fc.spread.tau2_from},
-        **_currency_note(session),
+        **note,
     }
 
 
@@ -185,9 +255,24 @@ def backtest_database(session: Session, *, today: date, rng: np.random.Generator
     if not len(deals):
         raise InvalidInput("There are no deals to backtest on; import deals or build the demo first.",
                            code="backtest_no_deals")
+    return _backtest(deals, load_stage_history(session, deals, today), today=today, rng=rng, config=config)
+
+
+def backtest_on(analytics: Any, *, today: date, rng: np.random.Generator,
+                config: ForecastConfig = ForecastConfig()) -> Backtest:
+    """``backtest_database`` with the deals and their stage history read by the analytics engine."""
+    deals, history, _note = _engine_inputs(analytics, today)
+    return _backtest(deals, history, today=today, rng=rng, config=config)
+
+
+def _backtest(deals: DealTable, history: StageHistory, *, today: date, rng: np.random.Generator,
+              config: ForecastConfig) -> Backtest:
+    if not len(deals):
+        raise InvalidInput("There are no deals to backtest on; import deals or build the demo first.",
+                           code="backtest_no_deals")
     first = min(deals.created_on).astype(object)
     return backtest(deals, forecast_days(first, today), rng=rng, config=config, data_end=today - timedelta(days=1),
-                    stage_history=load_stage_history(session, deals, today))
+                    stage_history=history)
 
 
 @dataclass(frozen=True)
