@@ -237,7 +237,8 @@ def session_client(app: FastAPI, runtime: Runtime, user: User, *, now: datetime 
     per person), for tests about what happens after logging in. ``client.csrf`` is the session's CSRF token.
 
     ``now`` must be the app's clock (the handoff tests fix it at ``NOW``)."""
-    from revteam.web.sessions import COOKIE_NAME, start_session
+    from revteam.services.people.access import start_session
+    from revteam.web.sessions import COOKIE_NAME
 
     with runtime.sessions() as s:
         token, row = start_session(s, s.get(User, user.id), now=now, hours=runtime.settings.session_hours)

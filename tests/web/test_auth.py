@@ -13,7 +13,7 @@ from revteam.runtime import Runtime
 from revteam.security import token_digest
 from revteam.store.models import ApiToken, AuditEntry, User, WebSession
 from revteam.web.deps import get_now
-from revteam.web.errors import safe_next
+from revteam.web.principal import safe_next
 from revteam.web.sessions import COOKIE_NAME
 from tests.web.conftest import PASSWORD, api_token_for, bearer, login, logged_in_client, new_client
 

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from revteam.errors import RevteamError
 from revteam.runtime import Runtime, build_runtime
+from revteam.services.unit_of_work import capture_sql  # noqa: F401 - the analytics commands' --show-sql
 
 console = Console()
 err_console = Console(stderr=True)
@@ -66,20 +67,3 @@ def runtime() -> Iterator[Runtime]:
         yield rt
     finally:
         rt.engine.dispose()
-
-
-@contextmanager
-def capture_sql(engine: Any) -> Iterator[list[str]]:
-    """Collect the SQL statements an engine runs inside the block (for --show-sql)."""
-    from sqlalchemy import event
-
-    statements: list[str] = []
-
-    def listen(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)

@@ -23,15 +23,23 @@ def _now() -> datetime:
 @translate_errors
 def score_command(
     no_handoff: bool = typer.Option(False, "--no-handoff", help="Only store scores; do not hand over new MQLs."),
+    batch: int = typer.Option(20_000, "--batch", min=1, help="Contacts scored and kept per transaction."),
     json_: bool = JsonOption,
 ) -> None:
-    """Rescore every contact with the model in force and hand over those who now qualify."""
-    from revteam.services.qualify.rescoring import score_and_hand_over
+    """Rescore every contact with the model in force and hand over those who now qualify.
 
-    with runtime() as rt, rt.sessions() as s:
-        with console.status("scoring contacts…"):
-            run = score_and_hand_over(s, now=_now(), hand_over=not no_handoff)
-        s.commit()
+    Contacts are scored in batches, each kept as soon as it is done; an interrupted run keeps its batches."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from revteam.cli.common import err_console
+    from revteam.services.qualify.rescoring import rescore_everyone
+
+    with runtime() as rt, rt.sessions() as s, Progress(
+        TextColumn("scoring contacts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+    ) as bar:
+        task = bar.add_task("score", total=None)
+        run = rescore_everyone(s, now=_now(), hand_over=not no_handoff, batch_size=batch,
+                               progress=lambda done, total: bar.update(task, completed=done, total=max(total, 1)))
     data = {"scored": run.scored, "new_mqls": run.new_mqls, "handoffs": run.handoffs}
     if json_:
         print_json(data)
@@ -160,7 +168,6 @@ def scoring_save(file: Path = typer.Argument(..., help="A scoring model TOML fil
 
     with runtime() as rt, rt.sessions() as s:
         m = save_model(s, file.read_text(encoding="utf-8"), by=None, now=_now(), note=note or None)
-        s.commit()
     console.print(f"Saved scoring model version {m.version}.")
 
 

@@ -32,5 +32,4 @@ def erase(email: str = typer.Argument(..., help="The person's e-mail address."),
         typer.confirm(f"Erase {email}? This cannot be undone", abort=True)
     with runtime() as rt, rt.sessions() as s:
         cid = erase_person(s, email, now=datetime.now(timezone.utc), actor="cli")
-        s.commit()
     console.print(f"Erased contact {cid}; their e-mail is kept only as a hash to stop re-imports.")

@@ -6,11 +6,10 @@ from datetime import datetime, timezone
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from revteam.cli.common import JsonOption, console, print_json, runtime, translate_errors
-from revteam.services.people.users import add_user, issue_api_token, user_by_email
-from revteam.store.models import ROLES, User
+from revteam.domain.roles import ROLES
+from revteam.services.people.users import add_user, all_users, issue_api_token, user_by_email
 
 app = typer.Typer(help="People and access: add users, list them, issue API tokens.", no_args_is_help=True)
 
@@ -31,7 +30,6 @@ def add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with runtime() as rt, rt.sessions() as s:
         user = add_user(s, email=email, name=name, role=role, password=password, team=team, now=datetime.now(timezone.utc))
-        s.commit()
         console.print(f"Added {user.email} as {user.role}.")
 
 
@@ -42,7 +40,7 @@ def list_users(json_: bool = JsonOption) -> None:
     with runtime() as rt, rt.sessions() as s:
         users = [
             {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "active": u.is_active}
-            for u in s.scalars(select(User).order_by(User.id))
+            for u in all_users(s)
         ]
     if json_:
         print_json(users)
@@ -64,6 +62,5 @@ def token(
     """Issue an API token (printed once; only its hash is stored)."""
     with runtime() as rt, rt.sessions() as s:
         issued = issue_api_token(s, user_by_email(s, email), name=name, now=datetime.now(timezone.utc))
-        s.commit()
     console.print("API token (shown once, store it now):")
     typer.echo(issued.token)

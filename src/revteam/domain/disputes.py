@@ -38,6 +38,11 @@ class Decision:
     summary: str
 
 
+def majority(members: int) -> int:
+    """Votes one side needs to decide a dispute: a strict majority of the whole committee (3 of 4, 3 of 5)."""
+    return members // 2 + 1
+
+
 def check_vote(committee: Iterable[int], existing: Iterable[Vote], vote: Vote) -> None:
     committee = set(committee)
     if vote.member_id not in committee:
@@ -57,7 +62,7 @@ def decide(committee: Iterable[int], votes: Iterable[Vote]) -> Decision:
     valid = [v for v in votes if v.member_id in members]
     ret = sum(v.choice == "return_to_sales" for v in valid)
     up = sum(v.choice == "uphold_rejection" for v in valid)
-    need = len(members) // 2 + 1
+    need = majority(len(members))
     if ret >= need:
         return Decision("return_to_sales", ret, up, f"returned to sales by {ret} of {len(members)} votes")
     if up >= need:

@@ -1,43 +1,25 @@
 """Logging in and out (``/login``, ``/logout``) and the liveness probe (``/healthz``).
 
 A failed log-in always says the same thing, whatever failed (unknown e-mail, wrong password,
-deactivated user), and takes about as long, so the page cannot be used to find out who has an account.
+deactivated user), and takes about as long, so the page cannot be used to find out who has an account
+(``services/people/access.py`` checks; this module sets and clears the cookie and redirects).
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from revteam.security import hash_password, verify_password
-from revteam.services.record.audit import record_audit
-from revteam.store.models import User
+from revteam.services.people.access import LoginFailed, log_in, log_out, visitor_for_cookie
 from revteam.web.csrf import CsrfRejected, LOGIN_NONCE_COOKIE, check_login_token, login_token, set_login_nonce
-from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
-from revteam.web.errors import safe_next
-from revteam.web.sessions import (
-    COOKIE_NAME,
-    clear_session_cookie,
-    end_session,
-    load_session,
-    set_session_cookie,
-    start_session,
-)
+from revteam.web.deps import CurrentUser, NowDep, SessionDep, SessionFactoryDep, SettingsDep
+from revteam.web.principal import safe_next
+from revteam.web.sessions import clear_session_cookie, session_token, set_session_cookie
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-LOGIN_FAILED = "That e-mail and password do not match an active account. Check both and try again."
-
-
-@cache
-def _decoy_hash() -> str:
-    """A hash to verify against when the e-mail is unknown, so that case takes as long as a wrong password."""
-    return hash_password("decoy password that matches nobody")
 
 
 def _login_page(request: Request, settings, *, next_path: str, email: str = "", error: str | None = None,
@@ -53,10 +35,10 @@ def _login_page(request: Request, settings, *, next_path: str, email: str = "", 
 
 
 @router.get("/login", name="login.form")
-def login_form(request: Request, db: SessionDep, settings: SettingsDep, now: NowDep, next: str = "/") -> Response:
+def login_form(request: Request, sessions: SessionFactoryDep, settings: SettingsDep, now: NowDep,
+               next: str = "/") -> Response:
     next_path = safe_next(next)
-    live = load_session(db, request.cookies.get(COOKIE_NAME), now=now, hours=settings.session_hours)
-    db.commit()
+    live = visitor_for_cookie(sessions, session_token(request), now=now, hours=settings.session_hours)
     if live is not None:
         return RedirectResponse(next_path, status_code=303)
     return _login_page(request, settings, next_path=next_path)
@@ -78,24 +60,11 @@ def login_submit(
         check_login_token(request, csrf_token, settings.secret_key)
     except CsrfRejected as e:
         return _login_page(request, settings, next_path=next_path, email=email, error=e.message, status=403)
-    address = email.strip().lower()
-    user = db.scalar(select(User).where(User.email == address)) if address else None
-    if user is None:
-        verify_password(_decoy_hash(), password)
-        ok = False
-    else:
-        ok = verify_password(user.password_hash, password) and user.is_active
-    if not ok:
-        record_audit(db, at=now, actor="anonymous", action="user.login_failed", entity="user",
-                     entity_id=user.id if user else None, detail={"email": address[:254]})
-        db.commit()
-        return _login_page(request, settings, next_path=next_path, email=email, error=LOGIN_FAILED, status=400)
-    assert user is not None
-    end_session(db, request.cookies.get(COOKIE_NAME))  # a new session on every log-in: no fixation
-    token, _ = start_session(db, user, now=now, hours=settings.session_hours)
-    record_audit(db, at=now, actor=f"user:{user.id}", actor_user_id=user.id, action="user.logged_in",
-                 entity="user", entity_id=user.id)
-    db.commit()
+    try:
+        token = log_in(db, email=email, password=password, now=now, hours=settings.session_hours,
+                       replacing=session_token(request))
+    except LoginFailed as e:
+        return _login_page(request, settings, next_path=next_path, email=email, error=e.message, status=e.status)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, token, settings)
     response.delete_cookie(LOGIN_NONCE_COOKIE, path="/login")
@@ -104,10 +73,7 @@ def login_submit(
 
 @router.post("/logout", name="logout")
 def logout(request: Request, db: SessionDep, settings: SettingsDep, now: NowDep, me: CurrentUser) -> Response:
-    end_session(db, request.cookies.get(COOKIE_NAME))
-    record_audit(db, at=now, actor=f"user:{me.id}", actor_user_id=me.id, action="user.logged_out", entity="user",
-                 entity_id=me.id)
-    db.commit()
+    log_out(db, session_token(request), me, now=now)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, settings)
     return response

@@ -16,23 +16,22 @@ route asking for the user gets the already-checked one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from revteam.config import Settings
 from revteam.errors import Forbidden
 from revteam.runtime import Runtime
-from revteam.services.people.users import user_for_api_token
-from revteam.store.models import User, WebSession
+from revteam.services.people import User
+from revteam.services.people.access import user_for_token, visitor_for_cookie
+from revteam.services.unit_of_work import Session, SessionFactory
 from revteam.web import policy
 from revteam.web.csrf import UNSAFE_METHODS, check_session_token
-from revteam.web.errors import LoginRequired, is_api_path, login_next
-from revteam.web.sessions import COOKIE_NAME, load_session
+from revteam.web.principal import LoginRequired, Principal, get_now, is_api_path, login_next
+from revteam.web.sessions import session_token
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -43,46 +42,15 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.runtime.settings
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+def get_session_factory(request: Request) -> SessionFactory:
     return request.app.state.runtime.sessions
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One database session per request; what the route did not commit is discarded.
-
-    ``close()`` (not ``rollback()``) so loaded objects keep their state: the error page still shows
-    the person's name and menu after a route failed.
-    """
-    session = request.app.state.runtime.sessions()
-    try:
+    """One database session per request, handed to the use cases (each commits its own work); closed
+    afterwards, so what no use case committed is discarded."""
+    with request.app.state.runtime.sessions() as session:
         yield session
-    finally:
-        session.close()
-
-
-def get_now() -> datetime:
-    """The clock. Tests override it with ``app.dependency_overrides[get_now]``."""
-    return datetime.now(timezone.utc)
-
-
-def app_now(app: object) -> datetime:
-    """The app's clock outside a route's dependencies (the error page): the override when there is one."""
-    overrides = getattr(app, "dependency_overrides", {}) or {}
-    return overrides.get(get_now, get_now)()
-
-
-@dataclass
-class Principal:
-    """Who is asking, and how they proved it: ``session`` (cookie), ``token`` (bearer) or ``public``."""
-
-    user: User | None
-    web_session: WebSession | None
-    via: str
-    route_name: str
-
-    @property
-    def csrf_token(self) -> str | None:
-        return self.web_session.csrf_token if self.web_session else None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -93,22 +61,20 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-def _identify(request: Request, db: Session, now: datetime, route_name: str) -> Principal:
-    settings: Settings = request.app.state.runtime.settings
+def _identify(request: Request, now: datetime, route_name: str) -> Principal:
+    """Who is asking, looked up in a unit of work of its own (``services.people.access``): the person
+    outlives whatever the route's use case rolls back, so an error page still shows their name and menu."""
+    runtime: Runtime = request.app.state.runtime
     if is_api_path(request.url.path):
-        user = user_for_api_token(db, bearer_token(request), now=now)  # raises Unauthenticated (401)
-        db.commit()  # the token's last_used_at
+        user = user_for_token(runtime.sessions, bearer_token(request), now=now)  # raises Unauthenticated (401)
         return Principal(user, None, "token", route_name)
-    live = load_session(db, request.cookies.get(COOKIE_NAME), now=now, hours=settings.session_hours)
-    db.commit()  # sliding expiry, or the deletion of an expired session
+    live = visitor_for_cookie(runtime.sessions, session_token(request), now=now, hours=runtime.settings.session_hours)
     if live is None:
         raise LoginRequired(login_next(request))
     return Principal(live.user, live.row, "session", route_name)
 
 
-async def authorize(
-    request: Request, db: Annotated[Session, Depends(get_db)], now: Annotated[datetime, Depends(get_now)]
-) -> Principal:
+async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]) -> Principal:
     route = request.scope.get("route")
     route_name = getattr(route, "name", None) or ""
     rule = policy.rule_for(route_name)
@@ -121,7 +87,7 @@ async def authorize(
     if rule.public:
         principal = Principal(None, None, "public", route_name)
     else:
-        principal = await run_in_threadpool(_identify, request, db, now, route_name)
+        principal = await run_in_threadpool(_identify, request, now, route_name)
         assert principal.user is not None
         if not rule.allows(principal.user.role):
             request.state.principal = principal  # the 403 page still shows the person's menu
@@ -141,7 +107,7 @@ def get_current_user(principal: Annotated[Principal, Depends(authorize)]) -> Use
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
 SessionDep = Annotated[Session, Depends(get_db)]
 NowDep = Annotated[datetime, Depends(get_now)]
 PrincipalDep = Annotated[Principal, Depends(authorize)]

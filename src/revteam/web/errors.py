@@ -6,13 +6,15 @@
   which redirects (303) to ``/login?next=<this page>``.
 * Starlette's own HTTP errors (no such route, wrong method, body too large), request validation
   errors and unexpected exceptions are turned into ``RevteamError`` first, so there is one renderer.
+
+Who is asking (``Principal``) and the app's clock come from ``web/principal.py``, which the access check
+(``web/deps.py``) fills in; this module does not depend on the access check, nor it on this one.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from revteam.errors import InvalidInput, NotFound, RevteamError, Unauthenticated
+from revteam.services.people.access import visitor_for_cookie
+from revteam.web.principal import Principal, app_now, is_api_path, login_next, login_url
+from revteam.web.sessions import session_token
+from revteam.web.templating import render
 
 log = logging.getLogger("revteam.web")
 
@@ -38,44 +44,9 @@ TITLES = {
 }
 
 
-class LoginRequired(Unauthenticated):
-    code = "login_required"
-
-    def __init__(self, next_path: str = "/") -> None:
-        super().__init__("Log in to open this page.")
-        self.next_path = next_path
-
-
 class PayloadTooLarge(RevteamError):
     status = 413
     code = "too_large"
-
-
-def is_api_path(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
-
-
-def safe_next(value: str | None) -> str:
-    """A local path to go to after logging in; anything else (another site, a scheme) becomes ``/``."""
-    if not value or len(value) > 2000:
-        return "/"
-    if any(ord(c) < 33 or c == "\\" for c in value):
-        return "/"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return "/"
-    return value
-
-
-def login_next(request: Request) -> str:
-    if request.method not in ("GET", "HEAD"):
-        return "/"
-    path = request.url.path
-    return safe_next(path + (f"?{request.url.query}" if request.url.query else ""))
-
-
-def login_url(next_path: str) -> str:
-    return "/login" if next_path == "/" else f"/login?next={quote(next_path, safe='/')}"
 
 
 def _login_redirect(request: Request, next_path: str) -> Response:
@@ -95,22 +66,16 @@ async def _principal_for_error_page(request: Request) -> None:
     """Routes that did not match never ran ``authorize``: look the session up so the menu still shows."""
     if getattr(request.state, "principal", None) is not None:
         return
-    from revteam.web.deps import Principal, app_now
-    from revteam.web.sessions import COOKIE_NAME, load_session
-
-    token = request.cookies.get(COOKIE_NAME)
+    token = session_token(request)
     if not token:
         return
     runtime = request.app.state.runtime
     now = app_now(request.app)  # the same clock as the routes, so a session is live or not for both
 
     def lookup() -> None:
-        with runtime.sessions() as db:
-            live = load_session(db, token, now=now, hours=runtime.settings.session_hours)
-            db.commit()
-            if live is not None:
-                db.expunge_all()
-                request.state.principal = Principal(live.user, live.row, "session", "")
+        live = visitor_for_cookie(runtime.sessions, token, now=now, hours=runtime.settings.session_hours)
+        if live is not None:
+            request.state.principal = Principal(live.user, live.row, "session", "")
 
     try:
         await run_in_threadpool(lookup)
@@ -126,8 +91,6 @@ async def render_error(request: Request, exc: RevteamError) -> Response:
         return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
     if isinstance(exc, Unauthenticated):
         return _login_redirect(request, getattr(exc, "next_path", login_next(request)))
-    from revteam.web.templating import render
-
     await _principal_for_error_page(request)
     context = {
         "status": exc.status,

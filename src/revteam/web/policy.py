@@ -1,11 +1,12 @@
 """Who may open what: the one access policy of the web app and the JSON API.
 
 Every route of the app has a *name* (``name=`` on its decorator) and that name has exactly one entry
-in ``POLICY``. The ``authorize`` dependency (``web/guard.py``) runs on every route, looks the name up
+in ``POLICY``. The ``authorize`` dependency (``web/deps.py``) runs on every route, looks the name up
 here and refuses what the table does not allow. A route without an entry is refused to everybody
 (fail closed), and ``tests/web/test_routes_by_role.py`` fails when a route has no entry.
 
-Roles (``store.models.ROLES``):
+Roles and the groups of roles (``REPS``, ``SUPERVISORS``, ``DISPUTERS``) are defined once, in
+``domain/roles.py``, which the services read too:
 
 ========== =================================================================================
 admin      runs the installation: everything, including people and access
@@ -33,15 +34,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revteam.store.models import ROLES
+from revteam.domain.roles import DISPUTERS, REPS, ROLES, SUPERVISORS
 
 EVERYONE: frozenset[str] = frozenset(ROLES)
 ADMIN: frozenset[str] = frozenset({"admin"})
 DATA_IN: frozenset[str] = frozenset({"admin", "marketing"})
-REPS: frozenset[str] = frozenset({"sdr", "ae"})  # lists default to "mine" for them
-SUPERVISORS: frozenset[str] = frozenset({"leader", "admin"})  # stand in for reps, sign the SLA, sit on the committee
-INBOX: frozenset[str] = REPS | SUPERVISORS
-DISPUTERS: frozenset[str] = frozenset({"marketing"}) | SUPERVISORS
+INBOX: frozenset[str] = REPS | SUPERVISORS  # reps, and the supervisors who stand in for them
 SCORING_READ: frozenset[str] = frozenset({"admin", "marketing", "leader"})
 SCORING_EDIT: frozenset[str] = frozenset({"admin", "marketing"})
 

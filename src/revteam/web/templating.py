@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from revteam import __version__
 from revteam.domain.lifecycle import STAGE_LABELS
+from revteam.services.handoff.inbox import duration_text, minutes_text
 from revteam.web import policy
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -114,8 +115,6 @@ def local(value: datetime | str | None, tz: Any = None, fmt: str = "%a %d %b %H:
 
 
 def duration(minutes: float | None) -> str:
-    from revteam.web.handoffs import minutes_text
-
     return minutes_text(minutes)
 
 
@@ -136,8 +135,6 @@ def day_after(value: datetime, days: int = 1) -> str:
 
 def between(start: datetime | None, end: datetime | None) -> str:
     """Wall-clock time from ``start`` to ``end`` in words (``2 h 5 min``)."""
-    from revteam.web.handoffs import duration_text
-
     if start is None or end is None:
         return "–"
     return duration_text(end - start)

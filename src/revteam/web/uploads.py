@@ -26,7 +26,7 @@ from revteam.ingest.mapping import Mapping, load_mapping, presets
 from revteam.ingest.readers import FORMATS
 from revteam.ingest.service import KINDS, ImportReport, run_import
 from revteam.runtime import Runtime
-from revteam.store.models import User
+from revteam.services.people import User
 from revteam.web.errors import PayloadTooLarge
 
 MIB = 1024 * 1024

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from revteam.errors import NotFound
 from revteam.services.record.audit import record_audit
+from revteam.store.db import transaction
 from revteam.store.models import ContactScore, ErasedIdentity, Handoff
 from revteam.store.models import Contact, DealContact, StageChange, Touchpoint
 
@@ -56,19 +57,20 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
 
 
 def erase_person(session: Session, email: str, *, now: datetime, actor: str, actor_user_id: int | None = None) -> int:
-    c = _contact(session, email)
-    digest = email_digest(c.email or email)
-    if session.get(ErasedIdentity, digest) is None:
-        session.add(ErasedIdentity(email_sha256=digest, erased_at=now))
-    c.email = c.first_name = c.last_name = c.title = c.persona = None
-    c.external_id = f"erased-{c.id}"
-    c.source_system = "erased"
-    c.consent = "opted_out"
-    session.execute(update(Touchpoint).where(Touchpoint.contact_id == c.id).values(url=None, properties=None))
-    session.execute(update(StageChange).where(StageChange.contact_id == c.id, StageChange.reason.is_not(None))
-                    .values(reason="(erased)"))
-    session.execute(update(Handoff).where(Handoff.contact_id == c.id).values(context=None, reject_note=None))
-    session.execute(update(ContactScore).where(ContactScore.contact_id == c.id).values(reasons=None))
-    record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased", entity="contact",
-                 entity_id=c.id)
+    with transaction(session):
+        c = _contact(session, email)
+        digest = email_digest(c.email or email)
+        if session.get(ErasedIdentity, digest) is None:
+            session.add(ErasedIdentity(email_sha256=digest, erased_at=now))
+        c.email = c.first_name = c.last_name = c.title = c.persona = None
+        c.external_id = f"erased-{c.id}"
+        c.source_system = "erased"
+        c.consent = "opted_out"
+        session.execute(update(Touchpoint).where(Touchpoint.contact_id == c.id).values(url=None, properties=None))
+        session.execute(update(StageChange).where(StageChange.contact_id == c.id, StageChange.reason.is_not(None))
+                        .values(reason="(erased)"))
+        session.execute(update(Handoff).where(Handoff.contact_id == c.id).values(context=None, reject_note=None))
+        session.execute(update(ContactScore).where(ContactScore.contact_id == c.id).values(reasons=None))
+        record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased", entity="contact",
+                     entity_id=c.id)
     return c.id

@@ -1,4 +1,11 @@
-"""When touches arrive: rescore the contacts they belong to and hand over those who just qualified."""
+"""When touches arrive, or the model changes: rescore contacts and hand over those who just qualified.
+
+``score_and_hand_over`` is one transaction (the scores and the handovers it causes are kept or lost
+together); ``rescore_everyone`` (``revteam score``) walks every contact in batches of ``BULK_CHUNK``,
+one transaction per batch, so a long run keeps what it has done and reports progress as it goes.
+Batches are by contact id; each contact's score depends only on its own touches, so scoring in batches
+gives the same scores and the same handovers, in the same order, as scoring everyone at once.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revteam.services.handoff.hand_over import hand_over_lead
-from revteam.services.record.lifecycle import load_stages
-from revteam.services.qualify.scoring import active_model, load_inputs, store_scores
 from revteam.domain.scoring import score_batch
+from revteam.services.handoff.hand_over import hand_over_lead
+from revteam.services.qualify.scoring import active_model, load_inputs, store_scores
+from revteam.services.record.lifecycle import load_stages
+from revteam.store.db import transaction
+from revteam.store.models import Contact
 
 BULK_CHUNK = 20_000
 
@@ -27,22 +37,42 @@ def score_and_hand_over(session: Session, *, now: datetime, contact_ids: Sequenc
                         hand_over: bool = True, progress: Callable[[int, int], None] | None = None) -> ScoringRun:
     """Score the contacts (all when ``contact_ids`` is None), store scores with reasons, and hand over
     every contact below MQL that the model now qualifies (by score or fast track)."""
-    model = active_model(session)
-    stages = load_stages(session)
-    below = {s for s in stages.main if stages.rank(s) < stages.rank("mql")}
+    with transaction(session):
+        model = active_model(session)
+        stages = load_stages(session)
+        below = {s for s in stages.main if stages.rank(s) < stages.rank("mql")}
+        run = ScoringRun()
+        inputs = load_inputs(session, now=now, contact_ids=list(contact_ids) if contact_ids is not None else None)
+        batch = score_batch(model, inputs.contacts, inputs.touches, now=now)
+        run.scored = store_scores(session, batch, now=now)
+        if progress:
+            progress(run.scored, run.scored)
+        if not hand_over:
+            return run
+        for i, cid in enumerate(batch.ids):
+            if batch.is_mql[i] and inputs.stages[i] in below:
+                h = hand_over_lead(session, int(cid), now=now, model=model,
+                                   fast_track=bool(batch.fast_track_rule[i] >= 0),
+                                   rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring", why=None)
+                run.new_mqls += 1
+                run.handoffs.append(h.id)
+    return run
+
+
+def rescore_everyone(session: Session, *, now: datetime, hand_over: bool = True, batch_size: int = BULK_CHUNK,
+                     progress: Callable[[int, int], None] | None = None) -> ScoringRun:
+    """Every contact with the model in force, ``batch_size`` contacts per transaction; ``progress(done,
+    total)`` after each batch. A failure keeps the batches already done."""
+    ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))
+    total = len(ids)
     run = ScoringRun()
-    inputs = load_inputs(session, now=now, contact_ids=list(contact_ids) if contact_ids is not None else None)
-    batch = score_batch(model, inputs.contacts, inputs.touches, now=now)
-    run.scored = store_scores(session, batch, now=now)
     if progress:
-        progress(run.scored, run.scored)
-    if not hand_over:
-        return run
-    for i, cid in enumerate(batch.ids):
-        if batch.is_mql[i] and inputs.stages[i] in below:
-            h = hand_over_lead(session, int(cid), now=now, model=model, fast_track=bool(batch.fast_track_rule[i] >= 0),
-                               rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring",
-                               why=None)
-            run.new_mqls += 1
-            run.handoffs.append(h.id)
+        progress(0, total)
+    for start in range(0, total, batch_size):
+        part = score_and_hand_over(session, now=now, contact_ids=ids[start:start + batch_size], hand_over=hand_over)
+        run.scored += part.scored
+        run.new_mqls += part.new_mqls
+        run.handoffs.extend(part.handoffs)
+        if progress:
+            progress(min(start + batch_size, total), total)
     return run

@@ -23,13 +23,16 @@ from revteam.domain.scoring import (
     model_to_toml,
     score_batch,
 )
+from revteam.services.people.users import names_of
 from revteam.services.record.audit import record_audit
-from revteam.store.models import ContactScore, ScoringModelRow
+from revteam.store.db import transaction
+from revteam.store.models import ContactScore, ScoringModelRow, ScoringReview
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Touchpoint
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("default_scoring.toml")
 TOP_REASONS = 6
 LOOKBACK_DAYS = 365  # touches older than a year add < 0.02 % of their points at a 30-day half-life
+PREVIEW_DAYS = 30  # a change is previewed on the contacts active in the last 30 days
 
 
 def active_model(session: Session) -> ScoringModel:
@@ -41,23 +44,47 @@ def active_model(session: Session) -> ScoringModel:
 
 def save_model(session: Session, toml_text: str, *, by: int | None, now: datetime, note: str | None = None) -> ScoringModel:
     """Validate and store the model as a new version (versions are never edited in place)."""
-    model = model_from_toml(toml_text)
-    latest = session.scalar(select(func.max(ScoringModelRow.version))) or 0
-    if latest == 0:
-        latest = active_model(session).version
-    version = latest + 1
     from dataclasses import replace
 
-    model = replace(model, version=version)
-    session.add(ScoringModelRow(version=version, name=model.name, body_toml=model_to_toml(model), created_at=now,
-                                created_by=by, note=note))
-    record_audit(session, at=now, actor=f"user:{by}" if by else "system", actor_user_id=by, action="scoring.model_saved",
-                 entity="scoring_model", entity_id=version, detail={"note": note})
+    with transaction(session):
+        model = model_from_toml(toml_text)
+        latest = session.scalar(select(func.max(ScoringModelRow.version))) or 0
+        if latest == 0:
+            latest = active_model(session).version
+        version = latest + 1
+        model = replace(model, version=version)
+        session.add(ScoringModelRow(version=version, name=model.name, body_toml=model_to_toml(model), created_at=now,
+                                    created_by=by, note=note))
+        record_audit(session, at=now, actor=f"user:{by}" if by else "system", actor_user_id=by,
+                     action="scoring.model_saved", entity="scoring_model", entity_id=version, detail={"note": note})
     return model
 
 
 def model_versions(session: Session) -> list[ScoringModelRow]:
     return list(session.scalars(select(ScoringModelRow).order_by(ScoringModelRow.version.desc())))
+
+
+def open_reviews(session: Session) -> list[ScoringReview]:
+    """Scoring reviews still open (a source keeps being rejected for the same reason), newest first."""
+    return list(session.scalars(select(ScoringReview).where(ScoringReview.status == "open")
+                                .order_by(ScoringReview.opened_at.desc(), ScoringReview.id.desc())))
+
+
+@dataclass
+class ScoringOverview:
+    """What the scoring page and ``GET /scoring/model`` show: the model in force and around it."""
+
+    model: ScoringModel
+    versions: list[ScoringModelRow]  # newest first
+    makers: dict[int, str]  # who saved each version, by user id
+    distribution: dict[str, int]  # stored scores per band
+    reviews: list[ScoringReview]
+
+
+def scoring_overview(session: Session) -> ScoringOverview:
+    versions = model_versions(session)
+    return ScoringOverview(active_model(session), versions, names_of(session, [v.created_by for v in versions if v.created_by]),
+                           score_distribution(session), open_reviews(session))
 
 
 @dataclass

@@ -7,10 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from revteam.domain.roles import ROLES  # noqa: F401 - defined in the domain, re-exported by store.models
 from revteam.store.tables.base import Base
 from revteam.store.types import UTCDateTime
-
-ROLES = ("admin", "marketing", "sdr", "ae", "leader")
 
 
 class Team(Base):

@@ -1,7 +1,8 @@
 """The handoff over the API: the inbox and its actions, rejected leads, disputes and votes.
 
-The same queries (``web/handoffs.py``) and services as the pages; a refused action is the usual JSON
-error (403 ``not_your_lead``, 409 ``handoff_decided``, 422 ``bad_reject_reason`` …) and nothing is written.
+The same use cases and reads as the pages (``services/handoff/{decide,inbox,disputes}.py``); a refused
+action is the usual JSON error (403 ``not_your_lead``, 409 ``handoff_decided``, 422 ``bad_reject_reason`` …)
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -10,10 +11,21 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 
-from revteam.services.handoff.decide import accept_lead, cast_vote, open_dispute, qualify_to_sql
-from revteam.store.models import User
+from revteam.services.handoff.agreement import sla_zone
+from revteam.services.handoff.decide import (
+    accept_lead,
+    cast_vote,
+    get_handoff,
+    log_touch,
+    open_dispute,
+    qualify_to_sql,
+    reject_lead,
+)
+from revteam.services.handoff.disputes import DisputeView, dispute, disputes, recent_rejections
+from revteam.services.handoff.inbox import LeadRow, inbox, inbox_rep, lead_row
+from revteam.services.people import User
+from revteam.services.unit_of_work import Session
 from revteam.web.api.handoff_models import (
     ActionOut,
     ContactRef,
@@ -35,19 +47,6 @@ from revteam.web.api.handoff_models import (
 )
 from revteam.web.api.models import ERROR_RESPONSES
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
-from revteam.web.handoffs import (
-    DisputeView,
-    LeadRow,
-    disputes,
-    get_handoff,
-    inbox,
-    inbox_rep,
-    lead_row,
-    log_touch,
-    recent_rejections,
-    reject,
-    sla_zone,
-)
 
 router = APIRouter(responses={**ERROR_RESPONSES, 404: {"description": "No such handoff or dispute"},
                               409: {"description": "The lead or dispute is already decided"}})
@@ -74,8 +73,7 @@ def handoff_out(row: LeadRow) -> HandoffOut:
 
 
 def _fresh(db: Session, handoff_id: int, now: datetime) -> HandoffOut:
-    db.expire_all()
-    return handoff_out(lead_row(db, get_handoff(db, handoff_id), now, sla_zone(db)))
+    return handoff_out(lead_row(db, handoff_id, now, sla_zone(db)))
 
 
 @router.get("/inbox", name="api.inbox.list", response_model=InboxOut, summary="A rep's lead inbox")
@@ -96,7 +94,6 @@ def inbox_list(db: SessionDep, me: CurrentUser, now: NowDep,
 def accept(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int) -> ActionOut:
     """The lead's rep (or a leader or admin) accepts it: the clock stops and an MQL becomes sales-accepted."""
     accept_lead(db, handoff_id, me, now=now)
-    db.commit()
     return ActionOut(message="Accepted.", handoff=_fresh(db, handoff_id, now))
 
 
@@ -105,11 +102,8 @@ def accept(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int) -> Act
 def reject_handoff(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: RejectIn) -> ActionOut:
     """``reason`` is a reject reason code. A reason that recycles (not ready, no budget) needs
     ``recycle_until``, a future date when the lead comes back; any other reason disqualifies the lead."""
-    h = reject(db, get_handoff(db, handoff_id), me, reason=body.reason, note=body.note,
-               recycle_until=body.recycle_until, now=now)
-    status = h.status
-    db.commit()
-    message = "Back to nurture until the return date." if status == "recycled" else "Rejected."
+    h = reject_lead(db, handoff_id, me, reason=body.reason, note=body.note, recycle_until=body.recycle_until, now=now)
+    message = "Back to nurture until the return date." if h.status == "recycled" else "Rejected."
     return ActionOut(message=message, handoff=_fresh(db, handoff_id, now))
 
 
@@ -117,19 +111,16 @@ def reject_handoff(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int
              summary="Log a call, e-mail or meeting on a lead")
 def touch(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: TouchIn) -> ActionOut:
     """Stops the SLA clock of a pending lead; allowed while the lead is pending or accepted."""
-    log_touch(db, get_handoff(db, handoff_id), me, type=body.type, note=body.note, now=now)
-    db.commit()
+    log_touch(db, handoff_id, me, type=body.type, note=body.note, now=now)
     return ActionOut(message="Logged.", handoff=_fresh(db, handoff_id, now))
 
 
 @router.post("/handoffs/{handoff_id}/qualify", name="api.handoffs.qualify", response_model=ActionOut,
              summary="Qualify an accepted MQL to SQL (hand it to an AE)")
 def qualify(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: QualifyIn | None = None) -> ActionOut:
-    sql = qualify_to_sql(db, handoff_id, me, now=now, note=(body.note.strip() if body else ""))
-    sql_id = sql.id
-    db.commit()
+    sql = qualify_to_sql(db, handoff_id, me, now=now, note=body.note if body else "")
     return ActionOut(message="Qualified to SQL.", handoff=_fresh(db, handoff_id, now),
-                     sql_handoff=_fresh(db, sql_id, now))
+                     sql_handoff=_fresh(db, sql.id, now))
 
 
 @router.get("/rejected-leads", name="api.rejected.list", response_model=list[RejectedLeadOut],
@@ -163,9 +154,7 @@ def disputes_list(db: SessionDep, me: CurrentUser, now: NowDep,
 
 
 def _one_dispute(db: Session, dispute_id: int, now: datetime) -> DisputeOut:
-    db.expire_all()
-    [found] = disputes(db, status="all", now=now, tz=sla_zone(db), dispute_id=dispute_id)
-    return dispute_out(found)
+    return dispute_out(dispute(db, dispute_id, now=now, tz=sla_zone(db)))
 
 
 @router.post("/disputes", name="api.disputes.open", response_model=DisputeOut, status_code=201,
@@ -175,9 +164,7 @@ def dispute_open(db: SessionDep, me: CurrentUser, now: NowDep, body: DisputeIn) 
     force is notified and votes."""
     get_handoff(db, body.handoff_id)
     d = open_dispute(db, body.handoff_id, me, reason=body.reason, now=now)
-    dispute_id = d.id
-    db.commit()
-    return _one_dispute(db, dispute_id, now)
+    return _one_dispute(db, d.id, now)
 
 
 @router.post("/disputes/{dispute_id}/votes", name="api.disputes.vote", response_model=DisputeOut,
@@ -186,6 +173,5 @@ def dispute_vote(db: SessionDep, me: CurrentUser, now: NowDep, dispute_id: int, 
     """One vote per member, with a reason. A strict majority of the committee decides; a full tie upholds the
     rejection. ``return_to_sales`` puts the lead back in the rep's inbox with a new clock."""
     cast_vote(db, dispute_id, me, choice=body.choice, reason=body.reason, now=now)
-    db.commit()
     return _one_dispute(db, dispute_id, now)
 

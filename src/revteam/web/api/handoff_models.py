@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from revteam.store.models import SALES_TOUCH_TYPES
+from revteam.services.handoff.decide import SALES_TOUCH_TYPES
 
 Priority = Literal["hot", "warm", "cold"]
 TouchType = Literal["sales_call", "sales_email", "meeting"]

@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from revteam.ingest.api import ingest_touchpoint_events
+from revteam.ingest.runs import recent_runs
 from revteam.ingest.service import KINDS
-from revteam.store.models import ImportRun
 from revteam.web.api.models import ERROR_RESPONSES, ErrorOut, ImportReportOut, ImportRunOut, TouchpointBatchIn
 from revteam.web.deps import CurrentUser, NowDep, RuntimeDep, SessionDep
 from revteam.web.uploads import import_upload, read_import_form
@@ -84,5 +82,4 @@ async def import_file(request: Request, runtime: RuntimeDep, now: NowDep, me: Cu
 @imports_router.get("/imports", name="api.imports.list", response_model=list[ImportRunOut], summary="Recent imports")
 def import_runs(db: SessionDep, me: CurrentUser,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[ImportRunOut]:
-    runs = db.scalars(select(ImportRun).order_by(ImportRun.started_at.desc(), ImportRun.id.desc()).limit(limit))
-    return [ImportRunOut.model_validate(r) for r in runs]
+    return [ImportRunOut.model_validate(r) for r in recent_runs(db, limit)]

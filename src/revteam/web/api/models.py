@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from revteam.store.models import TOUCH_TYPES
+from revteam.ingest.schemas import TOUCH_TYPES
 
 MAX_EVENTS = 10_000
 

@@ -10,9 +10,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from revteam.services.people import User
+from revteam.services.record.listing import (
+    MAX_PAGE_SIZE,
+    Account,
+    AccountFilters,
+    AccountRow,
+    Contact,
+    ContactFilters,
+    Deal,
+    DealFilters,
+    list_accounts,
+    list_contacts,
+    list_deals,
+)
 from revteam.services.record.stats import record_stats
 from revteam.services.record.timeline import account_timeline, contact_timeline
-from revteam.store.models import Account, Contact, Deal, User
 from revteam.web.api.models import (
     ERROR_RESPONSES,
     AccountOut,
@@ -26,16 +39,6 @@ from revteam.web.api.models import (
     TimelineOut,
 )
 from revteam.web.deps import CurrentUser, SessionDep
-from revteam.web.lists import (
-    MAX_PAGE_SIZE,
-    AccountFilters,
-    AccountRow,
-    ContactFilters,
-    DealFilters,
-    list_accounts,
-    list_contacts,
-    list_deals,
-)
 
 router = APIRouter(responses=ERROR_RESPONSES)
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from sqlalchemy.orm import Session
 
-from revteam.delivery.outbox import CHANNELS, EVENTS, channels_for, join_group, leave_group
+from revteam.delivery.outbox import CHANNELS, EVENTS
 from revteam.domain.scoring import model_from_toml, model_to_dict, model_to_toml
-from revteam.errors import NotFound
-from revteam.services.handoff.agreement import AgreementView, agreement_in_force, all_agreements, propose_agreement, sign_agreement
-from revteam.services.qualify.scoring import active_model, model_versions, preview_model_change, save_model, score_distribution
-from revteam.store.models import NotificationGroup
+from revteam.services.handoff.agreement import AgreementView, agreements_overview, propose_sla, sign_agreement
+from revteam.services.notify.settings import notification_settings, save_notification_settings, set_group_membership
+from revteam.services.qualify.scoring import PREVIEW_DAYS, preview_model_change, save_model, scoring_overview
+from revteam.services.unit_of_work import Session
 from revteam.web.api.handoff_models import (
     AgreementOut,
     AgreementsOut,
@@ -36,9 +35,6 @@ from revteam.web.api.handoff_models import (
 )
 from revteam.web.api.models import ERROR_RESPONSES
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
-from revteam.web.handoffs import check_committee, check_zone, names_of
-from revteam.web.pages.notifications import apply_settings, chat_addresses, groups_of
-from revteam.web.pages.scoring import PREVIEW_DAYS, open_reviews
 
 scoring_router = APIRouter(responses=ERROR_RESPONSES)
 agreement_router = APIRouter(responses=ERROR_RESPONSES)
@@ -49,18 +45,17 @@ notifications_router = APIRouter(responses=ERROR_RESPONSES)
 @scoring_router.get("/scoring/model", name="api.scoring.get", response_model=ScoringModelOut,
                     summary="The scoring model in force, its versions, score distribution and open reviews")
 def scoring_model(db: SessionDep, me: CurrentUser) -> ScoringModelOut:
-    model = active_model(db)
-    versions = model_versions(db)
-    names = names_of(db, [v.created_by for v in versions if v.created_by])
+    overview = scoring_overview(db)
+    model, names = overview.model, overview.makers
     return ScoringModelOut(
         version=model.version, name=model.name, mql_threshold=model.mql_threshold, toml=model_to_toml(model),
         rules=model_to_dict(model),
         versions=[ModelVersionOut(version=v.version, name=v.name, created_at=v.created_at, note=v.note,
                                   created_by=UserRef(id=v.created_by, name=names.get(v.created_by, ""))
-                                  if v.created_by else None) for v in versions],
-        distribution=score_distribution(db),
+                                  if v.created_by else None) for v in overview.versions],
+        distribution=overview.distribution,
         open_reviews=[ScoringReviewOut(id=r.id, source=r.source, reason=r.reason, last_week=r.last_week,
-                                       summary=r.summary, opened_at=r.opened_at) for r in open_reviews(db)],
+                                       summary=r.summary, opened_at=r.opened_at) for r in overview.reviews],
     )
 
 
@@ -80,7 +75,6 @@ def scoring_preview(db: SessionDep, me: CurrentUser, now: NowDep, body: ModelIn)
                      summary="Save a model as the new version in force")
 def scoring_save(db: SessionDep, me: CurrentUser, now: NowDep, body: ModelIn) -> SavedModelOut:
     model = save_model(db, body.toml, by=me.id, now=now, note=(body.note or "").strip() or None)
-    db.commit()
     return SavedModelOut(version=model.version, name=model.name, mql_threshold=model.mql_threshold)
 
 
@@ -98,12 +92,8 @@ def agreement_out(v: AgreementView, current: AgreementView | None, names: dict[i
 
 
 def _agreements(db: Session) -> AgreementsOut:
-    db.expire_all()
-    current = agreement_in_force(db)
-    versions = all_agreements(db)
-    ids = {s.user_id for v in versions for s in v.signoffs} | {m for v in versions for m in v.row.committee}
-    ids |= {v.row.created_by for v in versions if v.row.created_by}
-    names = names_of(db, list(ids))
+    overview = agreements_overview(db)
+    current, versions, names = overview.in_force, overview.versions, overview.names
     return AgreementsOut(in_force=agreement_out(current, current, names) if current else None,
                          versions=[agreement_out(v, current, names) for v in versions])
 
@@ -118,10 +108,7 @@ def agreements(db: SessionDep, me: CurrentUser) -> AgreementsOut:
                        summary="Propose a new SLA version")
 def propose(db: SessionDep, me: CurrentUser, now: NowDep, body: ProposeIn) -> AgreementsOut:
     """A new version changes nothing until both heads sign it. The committee is made of leaders and admins."""
-    check_zone(body.terms.tz)
-    check_committee(db, body.committee)
-    propose_agreement(db, text=body.text, terms=body.terms.model_dump(), committee=body.committee, by=me.id, now=now)
-    db.commit()
+    propose_sla(db, text=body.text, terms=body.terms.model_dump(), committee=body.committee, by=me, now=now)
     return _agreements(db)
 
 
@@ -132,19 +119,16 @@ def sign(db: SessionDep, me: CurrentUser, now: NowDep, body: SignIn,
     """Each side (marketing, sales) is signed once, by a leader or admin; one person cannot sign both. Once
     both sides have signed, the version is in force."""
     sign_agreement(db, version, me, body.side, now=now)
-    db.commit()
     return _agreements(db)
 
 
 # ---------------------------------------------------------------- notifications
 def _settings(db: Session, user_id: int) -> NotificationsOut:
-    db.expire_all()
+    stored = notification_settings(db, user_id)
     return NotificationsOut(
-        events=list(EVENTS), channels=list(CHANNELS),
-        preferences={e: channels_for(db, user_id, e) for e in EVENTS},
-        addresses=chat_addresses(db, user_id),
-        groups=[GroupOut(id=g["group"].id, name=g["group"].name, event=g["group"].event, channel=g["group"].channel,
-                         member=g["member"], left_at=g["left_at"]) for g in groups_of(db, user_id)],
+        events=list(EVENTS), channels=list(CHANNELS), preferences=stored.preferences, addresses=stored.addresses,
+        groups=[GroupOut(id=g.group.id, name=g.group.name, event=g.group.event, channel=g.group.channel,
+                         member=g.member, left_at=g.left_at) for g in stored.groups],
     )
 
 
@@ -160,19 +144,12 @@ def set_notifications(db: SessionDep, me: CurrentUser, body: NotificationsIn) ->
     """Only the events and addresses you send change. A chat channel needs your address on it (an Apprise URL);
     an empty address removes it."""
     addresses: dict[str, Any] = {c: u.strip() for c, u in body.addresses.items()}
-    apply_settings(db, me, body.preferences, addresses)
-    db.commit()
+    save_notification_settings(db, me, body.preferences, addresses)
     return _settings(db, me.id)
 
 
 @notifications_router.put("/me/groups/{group_id}", name="api.notifications.group", response_model=NotificationsOut,
                           summary="Join or leave a notification group", responses={404: {"description": "No such group"}})
 def group_membership(db: SessionDep, me: CurrentUser, now: NowDep, group_id: int, body: GroupIn) -> NotificationsOut:
-    if db.get(NotificationGroup, group_id) is None:
-        raise NotFound(f"No notification group with id {group_id}.", code="group_not_found")
-    if body.member:
-        join_group(db, me.id, group_id)
-    else:
-        leave_group(db, me.id, group_id, now=now)
-    db.commit()
+    set_group_membership(db, me, group_id, member=body.member, now=now)
     return _settings(db, me.id)

@@ -6,13 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from revteam.services.record.lifecycle import stage_labels
+from revteam.services.record.listing import AccountFilters, account_choices, account_contacts, list_accounts, owner_choices
 from revteam.services.record.timeline import account_timeline
-from revteam.store.models import Account, Contact
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
-from revteam.web.lists import AccountFilters, distinct_values, list_accounts, owner_choices
 from revteam.web.pages.listing import blank_to_none, default_owner, render_list
 from revteam.web.pages.timelines import render_timeline
 
@@ -35,12 +33,13 @@ def accounts_list(
     owner = default_owner(me, owner)
     filters = AccountFilters(blank_to_none(q), blank_to_none(segment), blank_to_none(region), blank_to_none(industry), owner)
     result = list_accounts(db, filters, me_id=me.id, page=page, page_size=settings.page_size)
+    choices = account_choices(db)
     context = {
         "result": result,
         "filters": filters,
-        "segments": distinct_values(db, Account.segment),
-        "regions": distinct_values(db, Account.region),
-        "industries": distinct_values(db, Account.industry),
+        "segments": choices.segments,
+        "regions": choices.regions,
+        "industries": choices.industries,
         "owners": owner_choices(db),
     }
     return render_list(request, "accounts.html", "_accounts_results.html", context)
@@ -51,9 +50,5 @@ def account_page(
     request: Request, db: SessionDep, me: CurrentUser, account_id: int, order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc"
 ) -> HTMLResponse:
     timeline = account_timeline(db, account_id)
-    contacts = list(
-        db.scalars(
-            select(Contact).where(Contact.account_id == account_id).order_by(Contact.stage_changed_at.desc()).limit(25)
-        )
-    )
-    return render_timeline(request, timeline, labels=stage_labels(db), order=order, contacts=contacts)
+    return render_timeline(request, timeline, labels=stage_labels(db), order=order,
+                           contacts=account_contacts(db, account_id))

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
+from revteam.domain.roles import SUPERVISORS
 from revteam.domain.sla import PRIORITIES
 from revteam.errors import Conflict, Forbidden, InvalidInput
 from revteam.services.handoff.agreement import (
@@ -23,14 +23,16 @@ from revteam.services.handoff.agreement import (
     SIDES,
     AgreementView,
     agreement_in_force,
-    all_agreements,
-    propose_agreement,
+    agreements_overview,
+    check_zone,
+    committee_candidates,
+    propose_sla,
     sign_agreement,
+    sla_zone,
 )
-from revteam.store.models import User
+from revteam.services.people import User
+from revteam.services.unit_of_work import Session
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
-from revteam.web.handoffs import check_committee, check_zone, committee_candidates, names_of, sla_zone
-from revteam.web.policy import SUPERVISORS
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -186,14 +188,11 @@ def _status(v: AgreementView, in_force: AgreementView | None) -> str:
 def _page(request: Request, db: Session, me: User, *, status: int = 200, notice: str | None = None,
           form: dict[str, Any] | None = None, error: str | None = None, sign_error: dict[str, Any] | None = None,
           ) -> HTMLResponse:
-    current = agreement_in_force(db)
-    versions = all_agreements(db)
-    ids = {s.user_id for v in versions for s in v.signoffs} | {m for v in versions for m in v.row.committee}
-    ids |= {v.row.created_by for v in versions if v.row.created_by}
+    overview = agreements_overview(db)
+    current, versions, names = overview.in_force, overview.versions, overview.names
     base = current or (versions[0] if versions else None)
     default_form = (form_from_terms(base.row.text, base.row.terms, base.row.committee) if base is not None
                     else form_from_terms(DEFAULT_TEXT, DEFAULT_TERMS, []))
-    names = names_of(db, list(ids))
     context = {
         "current": current,
         "committee_names": lambda v: ", ".join(names.get(m, f"user {m}") for m in v.row.committee),
@@ -253,11 +252,8 @@ def agreement_propose(
     try:
         terms = terms_from_form(form)
         members = parse_committee(committee)
-        check_committee(db, members)
-        row = propose_agreement(db, text=text, terms=terms, committee=members, by=me.id, now=now)
-        db.commit()
+        row = propose_sla(db, text=text, terms=terms, committee=members, by=me, now=now)
     except InvalidInput as e:
-        db.rollback()
         return _page(request, db, me, status=e.status, form=form, error=e.message)
     return RedirectResponse(f"/agreement?done=proposed&version={row.version}#v-{row.version}", status_code=303)
 
@@ -267,8 +263,6 @@ def agreement_sign(request: Request, db: SessionDep, me: CurrentUser, now: NowDe
                    side: Annotated[str, Form(max_length=20)]) -> Response:
     try:
         sign_agreement(db, version, me, side, now=now)
-        db.commit()
     except (InvalidInput, Conflict, Forbidden) as e:
-        db.rollback()
         return _page(request, db, me, status=e.status, sign_error={"version": version, "message": e.message})
     return RedirectResponse(f"/agreement?done=signed&version={version}#v-{version}", status_code=303)

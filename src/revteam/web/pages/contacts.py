@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.services.record.lifecycle import stage_labels
+from revteam.services.record.listing import ContactFilters, contact_sources, find_account, list_contacts, owner_choices
 from revteam.services.record.timeline import contact_timeline
-from revteam.store.models import Account, Contact
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
-from revteam.web.lists import ContactFilters, distinct_values, list_contacts, owner_choices
 from revteam.web.pages.listing import blank_to_none, default_owner, render_list
 from revteam.web.pages.timelines import render_timeline
 
@@ -38,9 +37,9 @@ def contacts_list(
         "result": result,
         "filters": filters,
         "labels": stage_labels(db),
-        "sources": distinct_values(db, Contact.original_source),
+        "sources": contact_sources(db),
         "owners": owner_choices(db),
-        "account_row": db.get(Account, account) if account else None,
+        "account_row": find_account(db, account),
     }
     return render_list(request, "contacts.html", "_contacts_results.html", context)
 

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from revteam.store.models import DEAL_OUTCOMES, Account
+from revteam.services.record.listing import DEAL_OUTCOMES, DealFilters, find_account, list_deals, owner_choices
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
-from revteam.web.lists import DealFilters, list_deals, owner_choices
 from revteam.web.pages.listing import blank_to_none, default_owner, render_list
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +35,6 @@ def deals_list(
         "filters": filters,
         "outcomes": DEAL_OUTCOMES,
         "owners": owner_choices(db),
-        "account_row": db.get(Account, account) if account else None,
+        "account_row": find_account(db, account),
     }
     return render_list(request, "deals.html", "_deals_results.html", context)

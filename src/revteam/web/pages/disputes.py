@@ -13,16 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
+from revteam.domain.roles import DISPUTERS
 from revteam.errors import Conflict, Forbidden, InvalidInput
-from revteam.services.handoff.agreement import agreement_in_force
-from revteam.services.handoff.decide import cast_vote, open_dispute
-from revteam.store.models import Dispute
-from revteam.store.models import Contact, User
+from revteam.services.handoff.agreement import sla_zone
+from revteam.services.handoff.decide import cast_vote, get_handoff, open_dispute
+from revteam.services.handoff.disputes import CHOICE_LABELS, committee_ready, dispute_outcome, disputes, recent_rejections
+from revteam.services.people import User
+from revteam.services.unit_of_work import Session
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
-from revteam.web.handoffs import CHOICE_LABELS, disputes, get_handoff, recent_rejections, sla_zone
-from revteam.web.policy import DISPUTERS
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,19 +29,17 @@ REJECTION_DAYS = 30
 
 
 def _notice(db: Session, done: str, dispute_id: int | None) -> str | None:
-    d = db.get(Dispute, dispute_id) if dispute_id else None
-    if d is None:
+    outcome = dispute_outcome(db, dispute_id) if dispute_id else None
+    if outcome is None:
         return None
-    h = get_handoff(db, d.handoff_id)
-    contact = db.get(Contact, h.contact_id)
-    name = contact.display_name if contact else "the lead"
+    name = outcome.name
     if done == "opened":
         return f"The rejection of {name} is disputed; the committee has been notified and will vote."
     if done == "voted":
-        if d.outcome == "return_to_sales":
-            return f"Your vote decided it: {name} goes back to the rep with a new SLA clock ({d.summary})."
-        if d.outcome == "uphold_rejection":
-            return f"Your vote decided it: the rejection of {name} stands ({d.summary})."
+        if outcome.outcome == "return_to_sales":
+            return f"Your vote decided it: {name} goes back to the rep with a new SLA clock ({outcome.summary})."
+        if outcome.outcome == "uphold_rejection":
+            return f"Your vote decided it: the rejection of {name} stands ({outcome.summary})."
         return f"Your vote on {name} is recorded; the dispute stays open until a majority of the committee agrees."
     return None
 
@@ -50,13 +47,12 @@ def _notice(db: Session, done: str, dispute_id: int | None) -> str | None:
 def _page(request: Request, db: Session, me: User, now: datetime, *, status: int = 200, notice: str | None = None,
           problem: dict[str, Any] | None = None) -> HTMLResponse:
     tz = sla_zone(db)
-    agreement = agreement_in_force(db)
     context = {
         "open": disputes(db, status="open", now=now, tz=tz),
         "decided": disputes(db, status="decided", now=now, tz=tz, limit=20),
         "rejections": recent_rejections(db, now=now, days=REJECTION_DAYS, tz=tz),
         "rejection_days": REJECTION_DAYS,
-        "committee_ready": agreement is not None and bool(agreement.row.committee),
+        "committee_ready": committee_ready(db),
         "can_open": me.role in DISPUTERS,
         "choices": CHOICE_LABELS,
         "tz": tz,
@@ -84,9 +80,7 @@ def dispute_open(
     get_handoff(db, handoff_id)  # 404 for an unknown lead
     try:
         d = open_dispute(db, handoff_id, me, reason=reason, now=now)
-        db.commit()
     except (InvalidInput, Conflict, Forbidden) as e:
-        db.rollback()
         problem = {"where": f"handoff-{handoff_id}", "message": e.message, "reason": reason}
         return _page(request, db, me, now, status=e.status, problem=problem)
     return RedirectResponse(f"/disputes?done=opened&dispute={d.id}#dispute-{d.id}", status_code=303)
@@ -100,9 +94,7 @@ def dispute_vote(
 ) -> Response:
     try:
         cast_vote(db, dispute_id, me, choice=choice, reason=reason, now=now)
-        db.commit()
     except (InvalidInput, Conflict, Forbidden) as e:
-        db.rollback()
         problem = {"where": f"dispute-{dispute_id}", "message": e.message, "reason": reason, "choice": choice}
         return _page(request, db, me, now, status=e.status, problem=problem)
     return RedirectResponse(f"/disputes?done=voted&dispute={dispute_id}#dispute-{dispute_id}", status_code=303)

@@ -6,32 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from revteam.errors import ImportRejected, InvalidInput
 from revteam.ingest.mapping import presets
+from revteam.ingest.runs import recent_runs_with_actor
 from revteam.ingest.schemas import KIND_SPECS
 from revteam.ingest.service import KINDS
-from revteam.store.models import ImportRun, User
+from revteam.services.unit_of_work import Session
 from revteam.web.deps import CurrentUser, NowDep, RuntimeDep, SessionDep
 from revteam.web.templating import render
 from revteam.web.uploads import ImportForm, import_upload, read_import_form
 
 router = APIRouter(include_in_schema=False)
-RECENT_RUNS = 20
 SHOWN_ERRORS = 500
-
-
-def recent_runs(db: Session, limit: int = RECENT_RUNS) -> list[tuple[ImportRun, str | None]]:
-    rows = db.execute(
-        select(ImportRun, User.name)
-        .outerjoin(User, User.id == ImportRun.actor_user_id)
-        .order_by(ImportRun.started_at.desc(), ImportRun.id.desc())
-        .limit(limit)
-    ).all()
-    return [(run, name) for run, name in rows]
 
 
 def _page(request: Request, db: Session, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -39,7 +27,7 @@ def _page(request: Request, db: Session, *, status: int = 200, **context: Any) -
         "kinds": KINDS,
         "specs": KIND_SPECS,
         "presets": presets(),
-        "runs": recent_runs(db),
+        "runs": recent_runs_with_actor(db),
         "form": {"kind": "contacts", "preset": "", "dry_run": False, "skip_invalid": False},
         "report": None,
         "problem": None,

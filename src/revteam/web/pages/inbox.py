@@ -4,38 +4,28 @@ Reps see their own inbox; leaders and admins pick a rep or see everyone's. Each 
 context packet. The actions (accept, reject with a reason, log a touch, qualify an accepted MQL to SQL)
 are plain form POSTs answered with a redirect back to the inbox (303); with htmx they answer with the
 lead's card in its new state (and the counts, out of band), and a refused action comes back as the card
-with the reason, at the error's status. The services decide; this module only translates.
+with the reason, at the error's status. The services decide (``services/handoff/decide.py``) and say what
+the inbox holds (``services/handoff/inbox.py``); this module only translates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from revteam.domain.roles import SUPERVISORS
 from revteam.errors import RevteamError
-from revteam.services.handoff.decide import accept_lead, qualify_to_sql
-from revteam.store.models import Handoff
-from revteam.store.models import User
+from revteam.services.handoff.agreement import sla_zone
+from revteam.services.handoff.decide import accept_lead, get_handoff, log_touch, qualify_to_sql, reject_lead
+from revteam.services.handoff.inbox import TOUCH_KINDS, inbox, inbox_rep, lead_outcome, lead_row, reject_reasons, reps
+from revteam.services.people import User
+from revteam.services.unit_of_work import Session
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
-from revteam.web.handoffs import (
-    TOUCH_KINDS,
-    get_handoff,
-    inbox,
-    inbox_rep,
-    lead_row,
-    log_touch,
-    reject_reasons,
-    reps,
-    sla_zone,
-)
-from revteam.web.handoffs import reject as reject_with_reason
-from revteam.web.policy import SUPERVISORS
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -64,20 +54,12 @@ def inbox_url(rep: str = "", **params: Any) -> str:
 
 def done_message(db: Session, done: str, lead_id: int | None, extra: dict[str, str]) -> str | None:
     template = DONE.get(done)
-    h = db.get(Handoff, lead_id) if lead_id else None
-    if template is None or h is None:
+    outcome = lead_outcome(db, lead_id) if lead_id else None
+    if template is None or outcome is None:
         return None
-    from revteam.store.models import Contact
-
-    contact = db.get(Contact, h.contact_id)
-    to = "an AE"
-    if done == "qualified":
-        sql = db.scalars(select(Handoff).where(Handoff.contact_id == h.contact_id, Handoff.kind == "sql")
-                         .order_by(Handoff.id.desc())).first()
-        rep = db.get(User, sql.rep_id) if sql is not None and sql.rep_id else None
-        to = rep.name if rep else "the unassigned queue (no AE was available)"
-    until = h.recycle_until.isoformat() if h.recycle_until else "the return date"
-    return template.format(name=contact.display_name if contact else "The lead", to=to, until=until,
+    to = outcome.sql_rep or "the unassigned queue (no AE was available)"
+    until = outcome.recycle_until.isoformat() if outcome.recycle_until else "the return date"
+    return template.format(name=outcome.name, to=to, until=until,
                            touch=TOUCH_KINDS.get(extra.get("touch", ""), "touch").lower())
 
 
@@ -108,14 +90,15 @@ def inbox_page(
     return render(request, "inbox.html", context)
 
 
-def _card(request: Request, db: Session, me: User, now: datetime, h: Handoff, *, rep: str, status: int = 200,
+def _card(request: Request, db: Session, me: User, now: datetime, handoff_id: int, *, rep: str, status: int = 200,
           notice: str | None = None, error: str | None = None, form: dict[str, str] | None = None,
           open_form: str | None = None) -> HTMLResponse:
     tz = sla_zone(db)
     rep_id = inbox_rep(db, me, rep) if rep else (None if me.role in SUPERVISORS else me.id)
+    row = lead_row(db, handoff_id, now, tz)
     counts = inbox(db, rep_id=rep_id, now=now, tz=tz).counts
     context = {
-        "row": lead_row(db, h, now, tz),
+        "row": row,
         "reasons": reject_reasons(db),
         "touch_kinds": TOUCH_KINDS,
         "tz": tz,
@@ -133,24 +116,22 @@ def _card(request: Request, db: Session, me: User, now: datetime, h: Handoff, *,
 
 
 def _act(request: Request, db: Session, me: User, now: datetime, handoff_id: int, *, rep: str, done: str,
-         form: dict[str, str], open_form: str, action: Any) -> Response:
-    """Run ``action(handoff)`` (it may return ``{"done": ..., ...}`` to say what happened), commit, answer."""
-    h = get_handoff(db, handoff_id)
+         form: dict[str, str], open_form: str, action: Callable[[], dict[str, str] | None]) -> Response:
+    """Run ``action()``, one use case that keeps its work or none of it (it may return ``{"done": ..., ...}``
+    to say what happened), and answer: a redirect to the inbox, or with htmx the lead's card."""
+    get_handoff(db, handoff_id)  # 404 for an unknown lead, on the error page even with htmx
     try:
-        extra = dict(action(h) or {})
-        db.commit()
+        extra = dict(action() or {})
     except RevteamError as e:
         if not is_htmx(request):
-            raise  # the error page; the session closes without committing (nothing written)
-        db.rollback()
-        return _card(request, db, me, now, get_handoff(db, handoff_id), rep=rep, status=e.status, error=e.message,
-                     form=form, open_form=open_form)
+            raise  # the error page
+        return _card(request, db, me, now, handoff_id, rep=rep, status=e.status, error=e.message, form=form,
+                     open_form=open_form)
     done = extra.pop("done", done)
     if is_htmx(request):
-        db.expire_all()
-        return _card(request, db, me, now, get_handoff(db, handoff_id), rep=rep,
-                     notice=done_message(db, done, h.id, extra))
-    return RedirectResponse(inbox_url(rep, done=done, lead=h.id, **extra) + f"#lead-{h.id}", status_code=303)
+        return _card(request, db, me, now, handoff_id, rep=rep, notice=done_message(db, done, handoff_id, extra))
+    return RedirectResponse(inbox_url(rep, done=done, lead=handoff_id, **extra) + f"#lead-{handoff_id}",
+                            status_code=303)
 
 
 RepField = Annotated[str, Form(max_length=20)]
@@ -158,8 +139,8 @@ RepField = Annotated[str, Form(max_length=20)]
 
 @router.post("/inbox/{handoff_id}/accept", name="inbox.accept")
 def accept(request: Request, db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, rep: RepField = "") -> Response:
-    def action(h: Handoff) -> None:
-        accept_lead(db, h.id, me, now=now)
+    def action() -> None:
+        accept_lead(db, handoff_id, me, now=now)
 
     return _act(request, db, me, now, handoff_id, rep=rep, done="accepted", form={}, open_form="", action=action)
 
@@ -172,8 +153,8 @@ def reject(
     recycle_until: Annotated[str, Form(max_length=20)] = "",
     rep: RepField = "",
 ) -> Response:
-    def action(h: Handoff) -> dict[str, str]:
-        reject_with_reason(db, h, me, reason=reason, note=note, recycle_until=recycle_until, now=now)
+    def action() -> dict[str, str]:
+        h = reject_lead(db, handoff_id, me, reason=reason, note=note, recycle_until=recycle_until, now=now)
         return {"done": h.status}  # rejected, or recycled
 
     return _act(request, db, me, now, handoff_id, rep=rep, done="rejected", open_form="reject", action=action,
@@ -187,8 +168,8 @@ def touch(
     note: Annotated[str, Form(max_length=2000)] = "",
     rep: RepField = "",
 ) -> Response:
-    def action(h: Handoff) -> dict[str, str]:
-        log_touch(db, h, me, type=type, note=note, now=now)
+    def action() -> dict[str, str]:
+        log_touch(db, handoff_id, me, type=type, note=note, now=now)
         return {"touch": type}
 
     return _act(request, db, me, now, handoff_id, rep=rep, done="touched", form={"type": type, "note": note},
@@ -201,8 +182,8 @@ def qualify(
     note: Annotated[str, Form(max_length=2000)] = "",
     rep: RepField = "",
 ) -> Response:
-    def action(h: Handoff) -> None:
-        qualify_to_sql(db, h.id, me, now=now, note=note.strip())
+    def action() -> None:
+        qualify_to_sql(db, handoff_id, me, now=now, note=note)
 
     return _act(request, db, me, now, handoff_id, rep=rep, done="qualified", form={"note": note}, open_form="qualify",
                 action=action)

@@ -7,8 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from revteam.store.models import User
-from revteam.web.policy import REPS
+from revteam.domain.roles import REPS
+from revteam.services.people import User
 from revteam.web.templating import render
 
 RESULTS_ID = "results"

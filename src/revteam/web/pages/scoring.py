@@ -13,27 +13,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from revteam.domain.scoring import ScoringModel, model_from_toml, model_to_toml
 from revteam.errors import InvalidInput
-from revteam.services.qualify.scoring import active_model, model_versions, preview_model_change, save_model, score_distribution
-from revteam.store.models import ScoringReview
-from revteam.store.models import User
+from revteam.services.people import User
+from revteam.services.qualify.scoring import PREVIEW_DAYS, preview_model_change, save_model, scoring_overview
+from revteam.services.unit_of_work import Session
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
-from revteam.web.handoffs import names_of
 from revteam.web.policy import SCORING_EDIT
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-PREVIEW_DAYS = 30
 MAX_TOML = 200_000
-
-
-def open_reviews(db: Session) -> list[ScoringReview]:
-    return list(db.scalars(select(ScoringReview).where(ScoringReview.status == "open")
-                           .order_by(ScoringReview.opened_at.desc(), ScoringReview.id.desc())))
 
 
 def touch_criteria(rule: Any) -> list[tuple[str, str]]:
@@ -66,10 +57,8 @@ def fit_value(rule: Any) -> str:
 def _page(request: Request, db: Session, me: User, *, status: int = 200, text: str | None = None, note: str = "",
           error: str | None = None, preview: list[Any] | None = None, proposed: ScoringModel | None = None,
           saved: int | None = None) -> HTMLResponse:
-    model = active_model(db)
-    versions = model_versions(db)
-    makers = names_of(db, [v.created_by for v in versions if v.created_by])
-    distribution = score_distribution(db)
+    overview = scoring_overview(db)
+    model, distribution = overview.model, overview.distribution
     widest = max(distribution.values(), default=0) or 1
     preview_totals = None
     if preview is not None:
@@ -84,12 +73,12 @@ def _page(request: Request, db: Session, me: User, *, status: int = 200, text: s
         "preview_totals": preview_totals,
         "preview_days": PREVIEW_DAYS,
         "proposed": proposed,
-        "versions": versions,
-        "makers": makers,
+        "versions": overview.versions,
+        "makers": overview.makers,
         "distribution": distribution,
         "scored": sum(distribution.values()),
         "widest": widest,
-        "reviews": open_reviews(db),
+        "reviews": overview.reviews,
         "can_edit": me.role in SCORING_EDIT,
         "saved": saved,
         "touch_criteria": touch_criteria,
@@ -124,9 +113,7 @@ def scoring_save(request: Request, db: SessionDep, me: CurrentUser, now: NowDep,
                  note: NoteField = "") -> Response:
     try:
         model = save_model(db, toml, by=me.id, now=now, note=note.strip() or None)
-        db.commit()
     except InvalidInput as e:
-        db.rollback()
         return _page(request, db, me, status=422, text=toml, note=note, error=e.message)
     return RedirectResponse(f"/scoring?saved={model.version}", status_code=303)
 

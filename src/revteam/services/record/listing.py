@@ -1,4 +1,5 @@
-"""The record lists (accounts, contacts, deals): filters, search and pagination.
+"""The record lists (accounts, contacts, deals): filters, search and pagination; the choices their
+filters offer; an account's contacts; the campaigns with the people they touched.
 
 One query per list, used by the pages and by the JSON API, so both always agree. Search is a
 case-insensitive substring match (``%`` and ``_`` in the search text are literal). The owner filter
@@ -8,6 +9,7 @@ takes ``any`` (everyone), ``me``, ``none`` (unassigned) or a user id; reps' page
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -15,7 +17,9 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from revteam.errors import InvalidInput
-from revteam.store.models import DEAL_OUTCOMES, Account, Contact, Deal, User
+from revteam.store.models import DEAL_OUTCOMES, Account, Campaign, Contact, Deal, Touchpoint, User
+
+# DEAL_OUTCOMES, Account, Contact and Deal are also what the faces import from here (they never import the store)
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
@@ -201,5 +205,52 @@ def distinct_values(session: Session, column: Any, limit: int = 300) -> list[str
     return [r for r in rows if r != ""]
 
 
+@dataclass
+class AccountChoices:
+    segments: list[str]
+    regions: list[str]
+    industries: list[str]
+
+
+def account_choices(session: Session) -> AccountChoices:
+    """The values the accounts list's filters offer."""
+    return AccountChoices(distinct_values(session, Account.segment), distinct_values(session, Account.region),
+                          distinct_values(session, Account.industry))
+
+
+def contact_sources(session: Session) -> list[str]:
+    """The original sources the contacts list's filter offers."""
+    return distinct_values(session, Contact.original_source)
+
+
 def owner_choices(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))
+
+
+def find_account(session: Session, account_id: int | None) -> Account | None:
+    """The account a list is narrowed to (None when there is none, or no such account)."""
+    return session.get(Account, account_id) if account_id else None
+
+
+def account_contacts(session: Session, account_id: int, limit: int = 25) -> list[Contact]:
+    """An account's contacts, the most recently moved first (beside its timeline)."""
+    return list(session.scalars(select(Contact).where(Contact.account_id == account_id)
+                                .order_by(Contact.stage_changed_at.desc()).limit(limit)))
+
+
+# ---------------------------------------------------------------- campaigns
+@dataclass
+class CampaignRow:
+    campaign: Campaign
+    people: int
+    last_touch: datetime | None
+
+
+def campaigns_touched(session: Session, limit: int = 200) -> list[CampaignRow]:
+    """Campaigns with the number of people they touched, the most recently active first."""
+    q = (select(Campaign, func.count(func.distinct(Touchpoint.contact_id)), func.max(Touchpoint.occurred_at))
+         .outerjoin(Touchpoint, Touchpoint.campaign_id == Campaign.id)
+         .group_by(Campaign.id)
+         .order_by(func.max(Touchpoint.occurred_at).desc().nulls_last(), Campaign.name)
+         .limit(limit))
+    return [CampaignRow(c, int(n or 0), last) for c, n, last in session.execute(q)]
