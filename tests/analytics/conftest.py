@@ -18,6 +18,14 @@ from tests.conftest import DATASETS, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 16, tzinfo=timezone.utc)
+DEMO_NOW = datetime(2026, 3, 16, 14, 30, tzinfo=timezone.utc)  # tests.conftest.NOW: a Monday afternoon
+
+
+def cases(engine_name: str, every: list, spark: list) -> list:
+    """The cases an equality test walks: ``every`` one on DuckDB, the representative ``spark`` ones on Spark
+    (each Spark query costs about a second here; the definitions are proved on DuckDB, Spark proves it runs
+    the same expressions to the same answers)."""
+    return every if engine_name == "duckdb" else spark
 
 
 @pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
@@ -50,6 +58,30 @@ def olist_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         run_import(sessions, kind, path, now=NOW, actor="test", mapping=load_mapping(ROOT / "examples/olist" / mapping))
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo company at scale 0.05 (1,000 contacts, 25,000 touches, 73 deals, 290 handoffs), built once."""
+    from revteam.demo import build_demo_company
+    from revteam.store.models import Base
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as s:
+        seed_default_stages(s)
+        s.commit()
+    build_demo_company(engine, seed=20261125, now=DEMO_NOW, scale=0.05)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo(demo_url: str, engine_name: str):
+    a = Analytics(make_engine(demo_url), engine_name)
+    yield a
+    a.close()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from revteam.errors import InvalidInput
 from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine
 from revteam.store.models import Base
+from tests.analytics.conftest import cases
 from tests.integration.test_attribution_cache import same_journeys
 from tests.integration.test_attribution_service import acme_company
 from tests.integration.test_stage_journeys import PERIODS, random_company
@@ -67,7 +68,7 @@ def same_answers(got: A.JourneySet, want: A.JourneySet, measure: str = "value") 
 @pytest.mark.parametrize("grain", A.GRAINS)
 def test_revenue_journeys_on_the_engine_equal_the_database_build(acme, grain):
     session, analytics = acme
-    for start, end in WINDOWS:
+    for start, end in cases(analytics.engine_name, WINDOWS, [WINDOWS[0], WINDOWS[3]]):
         got = revenue_journeys_on(analytics, grain=grain, start=start, end=end)
         same_answers(got, A.revenue_journeys(session, grain=grain, start=start, end=end))
     won_only = revenue_journeys_on(analytics, grain=grain, include_lost=False, lookback_days=30)
@@ -88,12 +89,15 @@ def test_the_worked_example_on_the_engine(acme):
 
 @pytest.mark.parametrize("grain", A.GRAINS)
 def test_stage_journeys_on_the_engine_equal_the_database_build(acme, randomco, grain):
+    q1 = (date(2026, 1, 1), date(2026, 3, 31))
     for session, analytics in (acme, randomco):
-        for stage in STAGES:
-            for first, last in PERIODS + [(date(2026, 1, 1), date(2026, 3, 31))]:
-                start, end = day_bounds(first, last)
-                got = stage_journeys_on(analytics, stage, grain=grain, start=start, end=end)
-                same_answers(got, stage_journeys(session, stage, grain=grain, start=start, end=end), "conversions")
+        every = [(stage, period) for stage in STAGES for period in PERIODS + [q1]]
+        spark = [(st, p) for st in ("mql", "customer") for p in (PERIODS[0], q1)] if grain == "channel" else \
+            [("customer", PERIODS[0])]
+        for stage, (first, last) in cases(analytics.engine_name, every, spark):
+            start, end = day_bounds(first, last)
+            got = stage_journeys_on(analytics, stage, grain=grain, start=start, end=end)
+            same_answers(got, stage_journeys(session, stage, grain=grain, start=start, end=end), "conversions")
 
 
 def test_revenue_journeys_of_the_random_company(randomco):
@@ -116,10 +120,10 @@ def test_the_engine_builders_refuse_what_the_database_builders_refuse(acme):
 
 
 @pytest.mark.datasets
-@pytest.mark.parametrize("grain", A.GRAINS)
-def test_olist_journeys_on_the_engine_equal_the_database_build(olist, grain):
+def test_olist_journeys_on_the_engine_equal_the_database_build(olist):
     with Session(olist.sql_engine) as session:
-        same_answers(revenue_journeys_on(olist, grain=grain), A.revenue_journeys(session, grain=grain))
         start, end = day_bounds(date(2017, 1, 1), date(2018, 12, 31))
-        got = stage_journeys_on(olist, "customer", grain=grain, start=start, end=end)
-        same_answers(got, stage_journeys(session, "customer", grain=grain, start=start, end=end), "conversions")
+        for grain in cases(olist.engine_name, list(A.GRAINS), ["channel", "content"]):
+            same_answers(revenue_journeys_on(olist, grain=grain), A.revenue_journeys(session, grain=grain))
+            got = stage_journeys_on(olist, "customer", grain=grain, start=start, end=end)
+            same_answers(got, stage_journeys(session, "customer", grain=grain, start=start, end=end), "conversions")

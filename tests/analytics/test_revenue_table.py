@@ -23,6 +23,7 @@ from revteam.domain.forecast import ForecastConfig
 from revteam.services.record.lifecycle import seed_default_stages
 from revteam.store.db import make_engine
 from revteam.store.models import Account, Base, Deal, DealStageChange, Target, Team, User
+from tests.analytics.conftest import cases
 from tests.conftest import DATASETS
 from tests.factories import make_account, make_deal, make_user
 from tests.integration.test_revenue_service import first_quarter
@@ -160,7 +161,7 @@ def test_the_deal_table_and_stage_history_read_by_the_engine_equal_the_database(
 def test_the_revenue_report_on_the_engine_equals_the_database_path(company):
     name, session, analytics = company
     targets = load_targets(session)
-    for today, first, last in RANGES[name]:
+    for today, first, last in cases(analytics.engine_name, RANGES[name], RANGES[name][:1]):
         same(revenue_report_on(analytics, targets, today=today, first=first, last=last),
              revenue_report(session, today=today, first=first, last=last))
 
@@ -171,7 +172,7 @@ def test_the_forecast_and_backtest_on_the_engine_equal_the_database_path(company
         pytest.skip("the Maven export is backtested from its files (test_maven_revenue.py)")
     today = RANGES[name][0][0]
     targets = load_targets(session)
-    for period in ("month", "quarter"):
+    for period in cases(analytics.engine_name, ["month", "quarter"], ["quarter"]):
         same(forecast_report_on(analytics, targets, as_of=today, period=period, rng=np.random.default_rng(5),
                                 config=CONFIG),
              forecast_report(session, as_of=today, period=period, rng=np.random.default_rng(5), config=CONFIG))
