@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     warm_interval_seconds: float = Field(
         5.0, gt=0, description="How often the warm-up thread checks whether the data changed, in seconds."
     )
+    keep_snapshot: bool = Field(
+        True, description="Keep the analytics snapshot (Arrow files) between starts, so a restarted server reads "
+        "only the rows written since it was kept instead of every table (see docs/architecture.md)."
+    )
+    snapshot_dir: str = Field(
+        "", description="Folder of the kept analytics snapshot (one subfolder per database). Empty: beside a "
+        "SQLite file (`revteam.db.snapshot/`), else `$XDG_CACHE_HOME/revteam/snapshots` (`~/.cache`)."
+    )
     digest_hour: int = Field(8, ge=0, le=23, description="Local hour (SLA time zone) at which the daily digest of unworked leads is sent.")
 
     @model_validator(mode="after")

@@ -117,6 +117,7 @@ def test_the_snapshot_reads_the_same_arrow_on_every_engine(engine):
     """The driver's raw rows (text timestamps on SQLite, Decimal money on PostgreSQL) become the same Arrow
     tables as SQLAlchemy's typed rows would."""
     from revteam.analytics.snapshot import _frame, _read
+    from revteam.analytics.snapshot_read import key_columns
 
     with Session(engine) as s:
         rep = make_user(s, role="ae")
@@ -128,7 +129,8 @@ def test_the_snapshot_reads_the_same_arrow_on_every_engine(engine):
         log_content_use(s, deal_id=deal.id, content_id=piece.id, user=rep, helped=True, now=T0)
         s.commit()
         for name, (model, cols) in TABLES.items():
-            typed = s.execute(select(*(getattr(model, c) for c in cols))).all()
+            typed = s.execute(select(*(getattr(model, c) for c in cols))
+                              .order_by(*(getattr(model, c) for c in key_columns(model)))).all()  # the snapshot's order
             assert _read(engine, model, cols).equals(_frame(typed, cols)), name
 
 

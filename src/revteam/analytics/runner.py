@@ -19,7 +19,7 @@ from sqlalchemy import Engine as SqlEngine
 from revteam.analytics import content as C
 from revteam.analytics import funnel as F
 from revteam.analytics.engines import Engine, connect
-from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables
+from revteam.analytics.snapshot import Snapshot, SnapshotCache, changed_tables, register_arrow
 
 MAX_COMPILED = 256  # compiled queries kept (a funnel answer is one query, content ROI three)
 
@@ -92,7 +92,11 @@ class Analytics:
                 self._engine = connect(self.engine_name)
             if self._loaded != snap.fingerprint:  # load only the tables that changed since the last load
                 changed = changed_tables(self._loaded, snap.fingerprint)
-                self._tables.update(self._engine.load({name: snap.tables[name] for name in changed}))
+                fresh = {name: snap.tables[name] for name in changed}
+                if self._engine.name == "duckdb":  # DuckDB scans the snapshot's Arrow (memory-mapped) in place
+                    self._tables.update(register_arrow(self._engine.con, fresh))
+                else:
+                    self._tables.update(self._engine.load(fresh))
                 self._loaded = snap.fingerprint
                 self._snapshot = snap
             assert self._snapshot is not None
