@@ -598,3 +598,15 @@ def test_error_pages_use_the_apps_clock_and_keep_the_session(sdr: Any) -> None:
     missing = sdr.get("/no-such-page")
     assert missing.status_code == 404 and "Log out" in missing.text
     assert sdr.get("/inbox").status_code == 200
+
+
+def test_a_refused_action_rolls_back_and_its_error_page_still_shows_the_person(runtime: Runtime, world: World,
+                                                                             sdr: Any) -> None:
+    """The use case rolls the request's session back; the person was looked up in a unit of work of its own,
+    so the error page keeps their name and menu."""
+    done = post(sdr, f"/inbox/{world.pending_mine}/accept", page="/inbox")
+    assert done.status_code == 303
+    again = post(sdr, f"/inbox/{world.pending_mine}/accept", page="/inbox")
+    assert again.status_code == 409 and "already accepted" in again.text
+    assert "SDR Person" in again.text and "Log out" in again.text and 'href="/inbox"' in again.text
+    assert handoff(runtime, world.pending_mine).status == "accepted"
