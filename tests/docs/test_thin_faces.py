@@ -31,10 +31,7 @@ FORBIDDEN_MODULES = ("sqlalchemy", "revteam.store")
 
 # Files that still fail, each with why. Remove an entry as soon as its file passes
 # (``test_the_allow_list_holds_only_files_that_still_need_it`` says when).
-ALLOWED: dict[str, str] = {
-    # engineer B in progress: the analytics faces are being rewritten to ask the analytics desk (issue #9, item 3)
-    "src/revteam/web/pages/reports.py": "engineer B in progress (handoff report pages -> the analytics desk)",
-}
+ALLOWED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
