@@ -8,11 +8,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from revteam.domain.business_hours import BusinessCalendar
+from revteam.domain.roles import REPS
 from revteam.domain.routing import Rep, RoutingRule, RoutingState
 from revteam.store.models import Absence, Handoff, RepProfile, RoutingCredit, RoutingRuleRow
 from revteam.store.models import User
-
-REP_ROLES = ("sdr", "ae")
 
 
 def _calendar(p: RepProfile | None) -> BusinessCalendar | None:
@@ -25,7 +24,7 @@ def _calendar(p: RepProfile | None) -> BusinessCalendar | None:
 
 
 def load_reps(session: Session, *, now: datetime) -> dict[int, Rep]:
-    users = session.scalars(select(User).where(User.role.in_(REP_ROLES))).all()
+    users = session.scalars(select(User).where(User.role.in_(sorted(REPS)))).all()
     profiles = {p.user_id: p for p in session.scalars(select(RepProfile))}
     absences: dict[int, list[tuple[datetime, datetime]]] = {}
     for a in session.scalars(select(Absence).where(Absence.ends_at > now - timedelta(days=1))):
