@@ -227,7 +227,9 @@ def test_walk_every_route_as_every_role(app: FastAPI, runtime: Runtime, people: 
             elif allowed:
                 if r.status_code == 401 or refused_by_policy(r, ep.is_api) or is_login_redirect(r):
                     problems.append(f"{role} {ep.method} {path}: allowed by policy but got {r.status_code}")
-                elif ep.method == "GET" and r.status_code != 200:
+                # (the walked record has two weeks of closed deals: too little history for the forecast API)
+                elif ep.method == "GET" and r.status_code != 200 and not (
+                        ep.name == "api.analytics.forecast" and r.json().get("code") == "forecast_insufficient_history"):
                     problems.append(f"{role} GET {path}: expected 200, got {r.status_code}: {r.text[:200]}")
             elif r.status_code != 403:
                 problems.append(f"{role} {ep.method} {path}: not in policy, expected 403, got {r.status_code}")

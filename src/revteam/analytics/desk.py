@@ -36,12 +36,13 @@ from revteam.analytics.answer_cache import DEFAULT_MAX_ENTRIES, AnswerCache
 from revteam.analytics.answering import ANSWERS as ANALYTICS_ANSWERS
 from revteam.analytics.attribution_cache import AttributionCache
 from revteam.analytics.questions import Question
+from revteam.analytics.report_answering import ANSWERS as REPORT_ANSWERS
 from revteam.analytics.runner import Analytics
 from revteam.analytics.snapshot import Fingerprint, fingerprint
 from revteam.errors import InvalidInput
 
 A = TypeVar("A")
-ANSWERS: dict[type, Callable[[Any, Any], Any]] = {**ANALYTICS_ANSWERS}
+ANSWERS: dict[type, Callable[[Any, Any], Any]] = {**ANALYTICS_ANSWERS, **REPORT_ANSWERS}
 
 
 class Desk:

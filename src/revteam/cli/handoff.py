@@ -83,14 +83,15 @@ def _table(rows: list[dict], title: str) -> None:
 @translate_errors
 def unworked(days: int = typer.Option(7, help="Handoffs of the last N days."), json_: bool = JsonOption) -> None:
     """Leads handed over with no sales touch yet, per rep."""
-    from revteam.analytics.handoff_reports import unworked_leads
+    from revteam.analytics.report_questions import Unworked
 
-    with runtime() as rt, rt.sessions() as s:
-        rows = unworked_leads(s, now=_now(), days=days)
+    question = Unworked(now=_now(), days=days)
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
     if json_:
-        print_json([{"rep": r.rep, "handed": r.handed, "unworked": r.unworked, "leads": r.leads} for r in rows])
+        print_json(answer.to_dict())
         return
-    for r in rows:
+    for r in answer.rows:
         console.print(("[red]" if r.unworked else "") + r.sentence.capitalize())
 
 
@@ -99,32 +100,32 @@ def unworked(days: int = typer.Option(7, help="Handoffs of the last N days."), j
 def compliance_cmd(days: int = typer.Option(30), by: str = typer.Option("rep", help="rep or team"),
                    json_: bool = JsonOption) -> None:
     """SLA compliance: share of handoffs worked in time and median response, per rep or team."""
-    from revteam.analytics.handoff_reports import marketing_delivery, sla_compliance
+    from revteam.analytics.report_questions import SlaCompliance
 
-    with runtime() as rt, rt.sessions() as s:
-        rows = sla_compliance(s, now=_now(), days=days, by=by)
-        delivery = marketing_delivery(s, now=_now())
+    question = SlaCompliance(now=_now(), days=days, by=by)
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
     if json_:
-        print_json({"sales": rows, "marketing": delivery})
+        print_json(answer.to_dict())
         return
-    _table(rows, f"Sales against the SLA, last {days} days")
-    if delivery:
-        _table([{"commitment": k, **v} for k, v in delivery.items()], "Marketing against the SLA, this month")
+    _table(answer.rows, f"Sales against the SLA, last {days} days")
+    if answer.delivery:
+        _table([{"commitment": k, **v} for k, v in answer.delivery.items()], "Marketing against the SLA, this month")
 
 
 @app.command("followup")
 @translate_errors
 def followup(campaign_id: int = typer.Argument(..., help="Campaign id."), json_: bool = JsonOption) -> None:
     """What happened to everyone a campaign or event touched."""
-    from dataclasses import asdict
+    from revteam.analytics.report_questions import CampaignFollowup
 
-    from revteam.analytics.handoff_reports import campaign_followup
-
-    with runtime() as rt, rt.sessions() as s:
-        f = campaign_followup(s, campaign_id)
+    question = CampaignFollowup(campaign_id)
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
     if json_:
-        print_json(asdict(f))
+        print_json(answer.to_dict())
         return
+    f = answer.report
     console.print(f"[bold]{f.name}[/]: {f.people} people, {f.contacted} contacted by sales afterwards; "
                   + ", ".join(f"{k} {v}" for k, v in f.reached.items())
                   + f"; pipeline {f.pipeline:,.0f}, revenue {f.revenue:,.0f}")
@@ -135,17 +136,16 @@ def followup(campaign_id: int = typer.Argument(..., help="Campaign id."), json_:
 def rejections(by: str = typer.Option("source", help="source, campaign, reason or rep"), days: int = typer.Option(90),
                json_: bool = JsonOption) -> None:
     """Rejection rates of handed-over leads."""
-    from revteam.errors import InvalidInput
-    from revteam.analytics.handoff_reports import rejection_analytics
+    from revteam.analytics.report_questions import Rejections
 
-    if by not in ("source", "campaign", "reason", "rep"):
-        raise InvalidInput("--by is one of source, campaign, reason, rep.", code="bad_group")
-    with runtime() as rt, rt.sessions() as s:
-        rows = rejection_analytics(s, now=_now(), days=days, by=by)
+    question = Rejections(now=_now(), days=days, by=by)
+    with runtime() as rt:
+        answer = rt.desk.ask(question)
     if json_:
-        print_json(rows)
+        print_json(answer.to_dict())
     else:
-        _table(rows, f"Rejections by {by}, last {days} days")
+        _table([{k: v for k, v in r.items() if k not in ("key", "flag")} for r in answer.rows],
+               f"Rejections by {by}, last {days} days")
 
 
 @scoring_app.command("export")

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from revteam import __version__
 from revteam.runtime import Runtime, build_runtime
 from revteam.web import auth
+from revteam.web.api import analytics as api_analytics
 from revteam.web.api import handoff as api_handoff
 from revteam.web.api import ingest as api_ingest
 from revteam.web.api import records as api_records
@@ -56,9 +57,10 @@ TOUCHPOINT_BODY_LIMIT = 32 * MIB
 
 DESCRIPTION = """\
 The revteam JSON API: the shared revenue record (accounts, contacts, deals, timelines), the way data
-comes in (touchpoint events, file imports) and the handoff from marketing to sales (the lead inbox and
+comes in (touchpoint events, file imports), the handoff from marketing to sales (the lead inbox and
 its actions, disputes, SLA reports, campaign follow-up, the scoring model, the SLA agreement and
-notification settings).
+notification settings), and every analytics answer (`/api/v1/analytics/...`: funnel, attribution,
+content ROI, revenue, the forecast, the handoff reports; the same numbers as the pages and the CLI).
 
 **Authentication.** Every call sends `Authorization: Bearer <token>`. An admin issues tokens on the
 Users page or with `revteam users token EMAIL`. A missing, unknown or revoked token gets 401; a role
@@ -144,6 +146,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(api_ingest.imports_router, prefix=API_PREFIX, tags=["data in"], max_body_size=upload_limit)
     app.include_router(api_handoff.router, prefix=API_PREFIX, tags=["handoff"], max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_reports.router, prefix=API_PREFIX, tags=["handoff reports"], max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_analytics.router, prefix=API_PREFIX, tags=["analytics"], max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_settings.scoring_router, prefix=API_PREFIX, tags=["scoring"], max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_settings.agreement_router, prefix=API_PREFIX, tags=["SLA agreement"],
                        max_body_size=PAGE_BODY_LIMIT)
