@@ -12,17 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.analytics.desk import ANSWERS, Desk
 from revteam.analytics.questions import (
     Attribution,
-    Backtest,
     ContentPiece,
     ContentRoi,
     DealAttribution,
-    Forecast,
     Funnel,
-    Outlook,
-    Revenue,
     StageAttribution,
     attribution_question,
 )
+from revteam.analytics.revenue_questions import Backtest, Forecast, Outlook, Revenue
 from revteam.errors import InvalidInput, NotFound
 from revteam.store.models import Deal
 from tests.integration.test_attribution_service import acme  # noqa: F401  (the worked-example fixture)

@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from revteam.analytics.questions import Attribution, ContentRoi, Funnel, Outlook, StageAttribution
+from revteam.analytics.questions import Attribution, ContentRoi, Funnel, StageAttribution
+from revteam.analytics.revenue_questions import Outlook
 from revteam.runtime import Runtime
 from revteam.store.models import Deal, User
 from revteam.web.app import create_app

@@ -36,19 +36,15 @@ from revteam.analytics.answers import (
 from revteam.analytics.attribution_cache import AttributionCache
 from revteam.analytics.questions import (
     Attribution,
-    Backtest,
     ContentCredit,
     ContentPiece,
     ContentRoi,
     DealAttribution,
-    Forecast,
     Funnel,
-    MavenBacktest,
-    Outlook,
     Question,
-    Revenue,
     StageAttribution,
 )
+from revteam.analytics.revenue_questions import Backtest, Forecast, MavenBacktest, Outlook, Revenue
 from revteam.analytics.runner import Analytics, AnalyticsResult
 from revteam.analytics.snapshot import TABLES
 from revteam.domain.attribution import MODELS
@@ -74,7 +70,7 @@ class Workbench(Protocol):
     def reading(self) -> AbstractContextManager[list[str]]: ...
 
 
-def _sql(statements: list[str]) -> tuple[str, ...]:
+def compact_sql(statements: list[str]) -> tuple[str, ...]:
     return tuple(compact_statements(statements))
 
 
@@ -110,7 +106,7 @@ def revenue_attribution(w: Workbench, q: Attribution) -> AttributionAnswer:
     main, labels = _stage_menu(w)
     return AttributionAnswer("won_revenue", q.grain, q.model, tuple(MODELS), q.seed, q.start, q.end, None, None,
                              int(js.journeys.n_journeys), int(js.journeys.converted.sum()), _sort(rows, q.model),
-                             attributed, js.unattributed, labels, main, _sql(sql))
+                             attributed, js.unattributed, labels, main, compact_sql(sql))
 
 
 def stage_attribution(w: Workbench, q: StageAttribution) -> AttributionAnswer:
@@ -128,14 +124,14 @@ def stage_attribution(w: Workbench, q: StageAttribution) -> AttributionAnswer:
     main, labels = _stage_menu(w)
     return AttributionAnswer("conversions", q.grain, q.model, tuple(MODELS), q.seed, q.start, q.end, q.stage,
                              labels.get(q.stage, q.stage), int(js.journeys.n_journeys), converted,
-                             _sort(rows, q.model or "linear"), [], js.unattributed, labels, main, _sql(sql))
+                             _sort(rows, q.model or "linear"), [], js.unattributed, labels, main, compact_sql(sql))
 
 
 def deal_attribution(w: Workbench, q: DealAttribution) -> Report:
     assert q.seed is not None
     with w.sessions() as s, w.reading() as sql:
         data = w.attribution.explain_deal(s, q.deal_id, model=q.model, grain=q.grain, seed=q.seed)
-    return Report("attribution/deal", data, _sql(sql))
+    return Report("attribution/deal", data, compact_sql(sql))
 
 
 # --- content ROI ----------------------------------------------------------------------------------
@@ -144,7 +140,7 @@ def content_credit(w: Workbench, q: ContentCredit) -> CreditedContent:
     result = w.runner.content_roi(q.spec)
     with w.reading() as sql:
         credited = CC.credit_result(result, w.attribution, q.spec, seed=q.seed)
-    return CreditedContent(credited, _sql(sql))
+    return CreditedContent(credited, compact_sql(sql))
 
 
 def _week(weeks: list[dict[str, Any]], today: date | None) -> tuple[str | None, str | None, list[dict[str, Any]]]:
@@ -189,7 +185,7 @@ def content_piece(w: Workbench, q: ContentPiece) -> ContentPieceAnswer:
 def revenue(w: Workbench, q: Revenue) -> Report:
     with w.sessions() as s, w.reading() as sql:
         data = R.revenue_report(s, today=q.today, first=q.first, last=q.last)
-    return Report("revenue", data, _sql(sql))
+    return Report("revenue", data, compact_sql(sql))
 
 
 def forecast(w: Workbench, q: Forecast) -> Report:
@@ -197,7 +193,7 @@ def forecast(w: Workbench, q: Forecast) -> Report:
     with w.sessions() as s, w.reading() as sql:
         data = R.forecast_report(s, as_of=q.day, period=q.period, rng=np.random.default_rng(q.seed), config=config,
                                  top=q.top, today=q.today)
-    return Report("forecast", {**data, "seed": q.seed}, _sql(sql))
+    return Report("forecast", {**data, "seed": q.seed}, compact_sql(sql))
 
 
 def maven_backtest(w: Workbench, q: MavenBacktest) -> BacktestAnswer:
@@ -212,7 +208,7 @@ def backtest(w: Workbench, q: Backtest) -> BacktestAnswer:
     rng, config = np.random.default_rng(q.seed), ForecastConfig(draws=q.draws, windows=q.windows)
     with w.sessions() as s, w.reading() as sql:
         bt = R.backtest_database(s, today=q.today, rng=rng, config=config)
-    return BacktestAnswer(bt, w.engine.url.render_as_string(hide_password=True), q.draws, q.seed, _sql(sql))
+    return BacktestAnswer(bt, w.engine.url.render_as_string(hide_password=True), q.draws, q.seed, compact_sql(sql))
 
 
 def outlook(w: Workbench, q: Outlook) -> OutlookAnswer:

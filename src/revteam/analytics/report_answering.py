@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from revteam.analytics import handoff_reports as H
-from revteam.analytics.answering import Workbench, _sql
+from revteam.analytics.answering import Workbench, compact_sql
 from revteam.analytics.answers import plain
 from revteam.analytics.report_questions import (
     REVIEW_RATE,
@@ -116,7 +116,7 @@ def compliance(w: Workbench, q: SlaCompliance) -> ComplianceAnswer:
     with w.sessions() as s, w.reading() as sql:
         rows = H.sla_compliance(s, now=q.now, days=q.days, by=q.by)
         delivery = H.marketing_delivery(s, now=q.now)
-    return ComplianceAnswer(q.by, q.days, rows, delivery, _sql(sql))
+    return ComplianceAnswer(q.by, q.days, rows, delivery, compact_sql(sql))
 
 
 def board(w: Workbench, q: SlaBoard) -> BoardAnswer:
@@ -132,13 +132,13 @@ def board(w: Workbench, q: SlaBoard) -> BoardAnswer:
     reps = [r for r in by_rep if r["rep"] != "all" and (q.rep_id is None or r.get("rep_id") == q.rep_id)]
     headline = next((r for r in reps if r.get("rep_id") == q.rep_id), None) if q.rep_id is not None else overall
     return BoardAnswer(q.days, live, reps, [r for r in by_team if r["team"] != "all"], overall, headline, delivery,
-                       agreement, tz, _sql(sql))
+                       agreement, tz, compact_sql(sql))
 
 
 def unworked(w: Workbench, q: Unworked) -> UnworkedAnswer:
     with w.sessions() as s, w.reading() as sql:
         rows, tz = H.unworked_leads(s, now=q.now, days=q.days, rep_id=q.rep_id), sla_zone(s)
-    return UnworkedAnswer(q.days, rows, tz, _sql(sql))
+    return UnworkedAnswer(q.days, rows, tz, compact_sql(sql))
 
 
 def _label(by: str, key: str, reasons: dict[str, str]) -> str:
@@ -167,7 +167,7 @@ def rejections(w: Workbench, q: Rejections) -> RejectionsAnswer:
             share = r["rejection_rate"]
             flag = share is not None and share > REVIEW_RATE
         rows.append({**r, "key": key, "label": _label(q.by, key, reasons), "share": share, "flag": flag})
-    return RejectionsAnswer(q.by, q.days, rows, totals, REVIEW_RATE, _sql(sql))
+    return RejectionsAnswer(q.by, q.days, rows, totals, REVIEW_RATE, compact_sql(sql))
 
 
 def followup(w: Workbench, q: CampaignFollowup) -> FollowupAnswer:
@@ -176,7 +176,7 @@ def followup(w: Workbench, q: CampaignFollowup) -> FollowupAnswer:
         chosen = q.campaign_id if q.campaign_id is not None else next(
             (c.campaign.id for c in campaigns if c.people), None)
         report = H.campaign_followup(s, chosen) if chosen is not None else None
-    return FollowupAnswer(campaigns, chosen, report, _sql(sql))
+    return FollowupAnswer(campaigns, chosen, report, compact_sql(sql))
 
 
 ANSWERS: dict[type, Callable[[Any, Any], Any]] = {

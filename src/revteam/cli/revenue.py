@@ -53,7 +53,7 @@ def revenue_command(
     show_sql: bool = ShowSql,
 ) -> None:
     """Won revenue and new paying customers against target by month, quarter and team; win rate and cycle."""
-    from revteam.analytics.questions import Revenue
+    from revteam.analytics.revenue_questions import Revenue
 
     question = Revenue.parse(today=_today(), first=from_, last=to)
     with runtime() as rt:
@@ -110,7 +110,7 @@ def forecast_command(
     show_sql: bool = ShowSql,
 ) -> None:
     """The forecast of won revenue to the end of the month or quarter: P10/P50/P90, target, what stands in the way."""
-    from revteam.analytics.questions import Backtest, Forecast, MavenBacktest
+    from revteam.analytics.revenue_questions import Backtest, Forecast, MavenBacktest
 
     if backtest or maven is not None:
         day = Forecast.parse(today=_today(), period=period, as_of=as_of).day  # --as-of checked as for a forecast

@@ -34,7 +34,8 @@ from typing import Any
 
 from revteam.analytics.attribution import GRAINS
 from revteam.analytics.funnel import BREAKDOWNS
-from revteam.analytics.questions import Attribution, ContentRoi, Funnel, Outlook, StageAttribution
+from revteam.analytics.questions import Attribution, ContentRoi, Funnel, StageAttribution
+from revteam.analytics.revenue_questions import Outlook
 
 log = logging.getLogger("revteam.warm")
 

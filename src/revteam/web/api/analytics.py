@@ -1,7 +1,7 @@
 """The analytics desk over the JSON API: ``GET /api/v1/analytics/<question>``.
 
 Every endpoint reads its query parameters (named like the page's form fields and the CLI's options) into
-one question (``analytics/questions.py``, ``analytics/report_questions.py``), asks the desk and returns the
+one question (``analytics/questions.py``, ``revenue_questions.py``, ``report_questions.py``), asks the desk and returns the
 answer's ``to_dict()``: the very JSON ``revteam ... --json`` prints, kept per data fingerprint like the
 pages' answers. ``?sql=true`` adds the SQL the answer ran. Bad input is the usual JSON error with the
 question's code (422: ``bad_breakdown``, ``bad_grain``, ``bad_attribution_model``, ``bad_date`` ...); a deal,
@@ -20,17 +20,14 @@ from fastapi.responses import JSONResponse
 from revteam.analytics.questions import (
     DEFAULT_MODEL,
     Attribution,
-    Backtest,
     ContentPiece,
     ContentRoi,
     DealAttribution,
-    Forecast,
     Funnel,
-    Outlook,
-    Revenue,
     StageAttribution,
 )
 from revteam.analytics.report_questions import CampaignFollowup, Rejections, SlaBoard, SlaCompliance, Unworked
+from revteam.analytics.revenue_questions import Backtest, Forecast, Outlook, Revenue
 from revteam.web.api import analytics_models as M
 from revteam.web.api.models import ERROR_RESPONSES
 from revteam.web.deps import NowDep, RuntimeDep

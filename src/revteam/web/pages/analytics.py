@@ -23,9 +23,9 @@ from revteam.analytics.questions import (
     ContentRoi,
     DealAttribution,
     Funnel,
-    Outlook,
     attribution_question,
 )
+from revteam.analytics.revenue_questions import Outlook
 from revteam.analytics.stage_journeys import DEFAULT_PERIOD_DAYS
 from revteam.domain.attribution import MODELS
 from revteam.errors import InvalidInput
