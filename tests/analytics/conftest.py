@@ -1,19 +1,24 @@
-"""One analytics suite, every engine: DuckDB always; Spark (local mode) when pyspark and Java are here,
-required in CI through REVTEAM_REQUIRE_TIERS."""
+"""One analytics suite, every engine: DuckDB always; Spark in local mode, and Spark on a real standalone
+cluster started on this machine (``cluster.py``), when pyspark and Java are here; both Spark tiers are
+required in CI through REVTEAM_REQUIRE_TIERS (``spark``, ``spark_cluster``)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from revteam.analytics.engines import stop_spark
 from revteam.analytics.runner import Analytics
+from revteam.config import get_settings
 from revteam.ingest.mapping import load_mapping
 from revteam.ingest.service import run_import
 from revteam.store.db import make_engine, make_session_factory, upgrade_to_head
 from revteam.services.record.lifecycle import seed_default_stages
+from tests.analytics import cluster
 from tests.conftest import DATASETS, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +33,47 @@ def cases(engine_name: str, every: list, spark: list) -> list:
     return every if engine_name == "duckdb" else spark
 
 
-@pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
-def engine_name(request: pytest.FixtureRequest) -> str:
-    if request.param == "spark":
+@pytest.fixture(scope="session")
+def spark_cluster():
+    """A Spark standalone cluster (a master and a worker, separate processes: ``tests/analytics/cluster.py``),
+    started once and stopped at the end of the session."""
+    reason = cluster.missing()
+    if reason:
+        skip_or_fail("spark_cluster", reason)
+    running = cluster.start_cluster()
+    yield running
+    stop_spark()
+    running.stop()
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark),
+                                         pytest.param("spark_cluster", marks=pytest.mark.spark_cluster)])
+def engine_name(request: pytest.FixtureRequest):
+    """The engine each analytics test runs on. ``spark_cluster``: Spark on the standalone cluster, reached
+    through the settings a user sets (REVTEAM_ANALYTICS_ENGINE, REVTEAM_SPARK_MASTER, REVTEAM_SPARK_CONF)."""
+    if request.param in ("spark", "spark_cluster"):
         try:
             import pyspark  # noqa: F401
         except ImportError:
-            skip_or_fail("spark", "pyspark is not installed (pip install 'revteam[spark]')")
+            skip_or_fail(request.param, "pyspark is not installed (pip install 'revteam[spark]')")
         if shutil.which("java") is None:
-            skip_or_fail("spark", "Java is not installed; Spark needs a JDK 17")
-    return request.param
+            skip_or_fail(request.param, "Java is not installed; Spark needs a JDK 17")
+    if request.param == "duckdb":
+        yield request.param
+        return
+    settings = request.getfixturevalue("spark_cluster").settings if request.param == "spark_cluster" else \
+        {"REVTEAM_ANALYTICS_ENGINE": "spark", "REVTEAM_SPARK_MASTER": "local[2]",
+         "REVTEAM_SPARK_CONF": json.dumps(cluster.SMALL_DATA)}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in settings.items():
+            mp.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            yield get_settings().analytics_engine  # "spark", in local mode or pointed at the cluster
+        finally:
+            stop_spark()  # the next engine starts its own session
+            get_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -91,7 +91,8 @@ def test_the_worked_example_on_the_engine(acme):
 def test_stage_journeys_on_the_engine_equal_the_database_build(acme, randomco, grain):
     q1 = (date(2026, 1, 1), date(2026, 3, 31))
     for session, analytics in (acme, randomco):
-        every = [(stage, period) for stage in STAGES for period in PERIODS + [q1]]
+        periods = PERIODS if session is randomco[0] else [PERIODS[0], q1]  # the worked example: Q1 2026
+        every = [(stage, period) for stage in STAGES for period in (periods if q1 in periods else periods + [q1])]
         spark = [(st, p) for st in ("mql", "customer") for p in (PERIODS[0], q1)] if grain == "channel" else \
             [("customer", PERIODS[0])]
         for stage, (first, last) in cases(analytics.engine_name, every, spark):

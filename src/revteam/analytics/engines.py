@@ -127,7 +127,8 @@ def spark_session(master: str = "local[2]", *, remote: str = "", conf: dict[str,
     (``local[N]``, ``spark://host:7077``, ``yarn``, ``k8s://https://host:443``) or, when ``remote`` is set, a
     Spark Connect server (``sc://host:15002``). Asking for another cluster stops the first session (a JVM
     holds one Spark context)."""
-    settings = {**SPARK_DEFAULTS, **({} if remote or not master.startswith("local") else LOCAL_DEFAULTS), **(conf or {})}
+    defaults = {k: v for k, v in SPARK_DEFAULTS.items() if not remote or k.startswith("spark.sql.")}  # Connect: SQL
+    settings = {**defaults, **({} if remote or not master.startswith("local") else LOCAL_DEFAULTS), **(conf or {})}
     key = (master, remote, tuple(sorted(settings.items())))
     if _SPARK.get("key") != key:
         stop_spark()
