@@ -13,6 +13,11 @@ Then one deal closes won (an UPDATE: no new row) and the warm-up runs again; the
 the first request after that second round, and the script prints how long each round took.
 
 Run: `python benchmarks/bench_pages.py [--db PATH] [--rebuild] [--repeat N]` (prints a Markdown table).
+
+``--scale N`` measures a real server instead (``benchmarks/bench_scale_pages.py``): the demo company at N
+times its size (``revteam demo --scale N``; 10 is 200,000 contacts and 4.6M touches), ``revteam serve`` as its
+own process, pages over HTTP: the first request of each page after a restart (with the kept snapshot),
+warm medians, how long a write takes to show, and the server's peak resident memory.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from revteam.config import Settings
 from revteam.runtime import Runtime, build_runtime
 from revteam.store.models import ContentAsset, Deal, User
 from revteam.web.app import create_app
-from revteam.web.sessions import COOKIE_NAME, start_session
+from revteam.services.people.access import start_session
+from revteam.web.sessions import COOKIE_NAME
 
 SEED = 20261125
 NOW = datetime(2026, 11, 25, 9, 48, tzinfo=timezone.utc)
@@ -40,7 +46,7 @@ BREAKDOWNS = ("source", "campaign", "persona", "segment", "region", "industry", 
               "content", "month")
 
 
-def build(db: Path, rebuild: bool) -> str:
+def build(db: Path, rebuild: bool, scale: float = 1.0) -> str:
     url = f"sqlite:///{db}"
     if db.exists() and not rebuild:
         return url
@@ -49,8 +55,8 @@ def build(db: Path, rebuild: bool) -> str:
     db.parent.mkdir(parents=True, exist_ok=True)
     rt = build_runtime(Settings(database_url=url))
     started = time.perf_counter()
-    build_demo_company(rt.engine, seed=SEED, now=NOW, reset=True)
-    print(f"built the demo company in {time.perf_counter() - started:.1f} s: {db}")
+    build_demo_company(rt.engine, seed=SEED, now=NOW, reset=True, scale=scale)
+    print(f"built the demo company (scale {scale:g}) in {time.perf_counter() - started:.1f} s: {db}")
     rt.engine.dispose()
     return url
 
@@ -103,7 +109,14 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=Path("/tmp/revteam-bench-pages/demo.db"))
     ap.add_argument("--rebuild", action="store_true", help="Build the demo company again even if --db exists.")
     ap.add_argument("--repeat", type=int, default=5, help="Warm requests per page after the first.")
+    ap.add_argument("--scale", type=float, default=None,
+                    help="Measure a real server on the demo company at this scale (see bench_scale_pages.py).")
+    ap.add_argument("--fresh", action="store_true", help="With --scale: delete the kept snapshot first.")
     args = ap.parse_args()
+    if args.scale is not None:
+        from bench_scale_pages import run_scaled
+
+        return run_scaled(args)
     url = build(args.db, args.rebuild)
     cold_settings = Settings(database_url=url, warm_analytics=False)
     warm_settings = Settings(database_url=url, warm_analytics=True, warm_interval_seconds=0.5)

@@ -292,3 +292,35 @@ def test_the_engine_sees_each_refresh(engine, tmp_path):
     tables, snap = a.tables()
     assert tables["stage_changes"].count().execute() == snap.tables["stage_changes"].num_rows == 4
     a.close()
+
+
+def test_a_restart_on_unchanged_data_answers_from_the_last_runs_answers(engine, tmp_path, monkeypatch):
+    from sqlalchemy.orm import sessionmaker
+
+    from revteam.analytics import kept_answers
+    from revteam.analytics.desk import Desk
+    from revteam.analytics.questions import Funnel
+    from revteam.config import Settings
+
+    monkeypatch.setattr("revteam.config.get_settings", lambda: Settings(snapshot_dir=str(tmp_path / "kept")))
+    ids = company(engine)
+    first = Desk(engine, sessionmaker(bind=engine, expire_on_commit=False))
+    answer = first.ask(Funnel(by="source"))
+    first.answers.kept.save(first.fingerprint(), dict(first.answers._answers), force=True)
+    first.close()
+
+    again = Desk(engine, sessionmaker(bind=engine, expire_on_commit=False))  # the restart
+    monkeypatch.setattr(again.runner, "funnel", lambda *a, **k: pytest.fail("computed again"))
+    assert again.ask(Funnel(by="source")).to_dict() == answer.to_dict()
+    again.close()
+
+    with Session(engine) as s:  # a write while the server was down: the kept answers no longer hold
+        s.add(StageChange(contact_id=ids["ana"], from_stage="lead", to_stage="mql", changed_at=T0 + timedelta(days=5)))
+        s.commit()
+    later = Desk(engine, sessionmaker(bind=engine, expire_on_commit=False))
+    assert later.ask(Funnel(by="source")).to_dict() != answer.to_dict()
+    later.close()
+
+    (tmp_path / "kept").joinpath(later.answers.kept.folder.name, "answers.pickle").write_bytes(b"\0" * 64 + b"junk")
+    assert later.answers.kept.load(later.fingerprint()) == {}  # not signed with the secret key: never unpickled
+    assert kept_answers.code_digest()

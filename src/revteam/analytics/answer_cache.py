@@ -25,9 +25,11 @@ DEFAULT_MAX_ENTRIES = 512  # a page asks a handful of questions; the warm-up abo
 
 
 class AnswerCache:
-    def __init__(self, fingerprint: Callable[[], Any], *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(self, fingerprint: Callable[[], Any], *, max_entries: int = DEFAULT_MAX_ENTRIES,
+                 kept: Any = None) -> None:
         self.fingerprint = fingerprint
         self.max_entries = max_entries
+        self.kept = kept  # answers kept between starts (analytics/kept_answers.py), or None
         self._lock = threading.Lock()
         self._seen: Any = None
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
@@ -37,6 +39,8 @@ class AnswerCache:
         with self._lock:
             if fp != self._seen:
                 self._answers.clear()
+                if self.kept is not None:  # a restart on unchanged data: the last run's answers hold
+                    self._answers.update(self.kept.load(fp))
                 self._seen = fp
             if key in self._answers:
                 self._answers.move_to_end(key)
@@ -64,6 +68,9 @@ class AnswerCache:
                     self._answers[key] = value
                     while len(self._answers) > self.max_entries:
                         self._answers.popitem(last=False)
+                answers = dict(self._answers) if self.kept is not None and fp == self._seen else None
+            if answers is not None:
+                self.kept.save(fp, answers)
             return value
 
     def has(self, key: Hashable) -> bool:

@@ -40,6 +40,9 @@ from revteam.analytics import stage_journeys as SJ
 
 DEFAULT_MAX_ENTRIES = 64
 ANSWERS_PER_SET = 16  # model answers kept per cut set kept: 1,024 by default
+# conversion journey sets kept: each holds every touch of the contacts in its period (at 10x the demo about
+# 300 MB for conversions to SQL); their model answers are kept anyway, so few are needed
+STAGE_SETS_KEPT = 3
 
 
 class AttributionCache:
@@ -71,6 +74,9 @@ class AttributionCache:
         store[key] = value
         while len(store) > self.max_entries * (ANSWERS_PER_SET if store is self._answers else 1):
             store.popitem(last=False)
+        if store is self._sets and key[0] == "stage":
+            for old in [k for k in store if k[0] == "stage"][:-STAGE_SETS_KEPT]:
+                del store[old]
         return value
 
     def journeys(self, grain: str = "channel", start: date | None = None, end: date | None = None, *,

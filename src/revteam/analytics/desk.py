@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.analytics.answer_cache import DEFAULT_MAX_ENTRIES, AnswerCache
 from revteam.analytics.answering import ANSWERS as ANALYTICS_ANSWERS
 from revteam.analytics.attribution_cache import AttributionCache
+from revteam.analytics.kept_answers import kept_answers_for
 from revteam.analytics.questions import Question
 from revteam.analytics.report_answering import ANSWERS as REPORT_ANSWERS
 from revteam.analytics.runner import Analytics
@@ -55,7 +56,7 @@ class Desk:
         # stage journeys are cut from the analytics snapshot's tables, already in memory
         self.attribution = AttributionCache(sessions, self.fingerprint,
                                             tables=lambda: self.runner.cache.get(engine).tables)
-        self.answers = AnswerCache(self.fingerprint, max_entries=max_answers)
+        self.answers = AnswerCache(self.fingerprint, max_entries=max_answers, kept=kept_answers_for(engine))
         self._local = threading.local()
         event.listen(engine, "before_cursor_execute", self._heard)
 

@@ -175,9 +175,9 @@ class SnapshotStore:
         aside = folder / f".meta.{uuid.uuid4().hex}.json"
         aside.write_text(json.dumps(meta, indent=1))
         os.replace(aside, folder / "meta.json")
-        named = {f for e in entries.values() for f in e["files"]} | {"meta.json", ".lock"}
-        for path in folder.iterdir():
-            if path.name not in named:
+        named = {f for e in entries.values() for f in e["files"]}
+        for path in folder.iterdir():  # the table files meta.json no longer names (and any left half-written)
+            if path.name.endswith((".arrow", ".arrow.part")) and path.name not in named:
                 path.unlink(missing_ok=True)
         return written
 
