@@ -16,11 +16,13 @@ What is kept
 
 When
     ``AnswerCache`` asks ``load`` the first time it sees a fingerprint, and ``save`` at most every
-    ``SAVE_EVERY_SECONDS`` when it kept new answers (a few MB, written aside and renamed).
+    ``SAVE_EVERY_SECONDS`` when it kept new answers (a few MB, written aside and renamed); what is still
+    unsaved when the process exits is written then.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import logging
@@ -59,6 +61,7 @@ class KeptAnswers:
         self._lock = threading.Lock()
         self._latest: tuple[Any, dict[Any, Any]] | None = None  # what a deferred save writes
         self._timer: threading.Timer | None = None
+        self._at_exit = False
 
     def _epoch(self) -> int:
         from revteam.store.data_versions import database_epoch
@@ -97,17 +100,21 @@ class KeptAnswers:
             self._latest = (fingerprint, answers)
             wait = SAVE_EVERY_SECONDS - (now - self._saved_at)
             if not force and wait > 0:
+                if not self._at_exit:  # a server stopped before the timer fires still keeps its last answers
+                    atexit.register(self._deferred)
+                    self._at_exit = True
                 if self._timer is None:
                     self._timer = threading.Timer(wait, self._deferred)
                     self._timer.daemon = True
                     self._timer.start()
                 return
+            self._latest = None
         self._write(fingerprint, answers)
 
     def _deferred(self) -> None:
         with self._lock:
             self._timer = None
-            latest = self._latest
+            latest, self._latest = self._latest, None
         if latest is not None:
             self._write(*latest)
 
