@@ -324,3 +324,25 @@ def test_a_restart_on_unchanged_data_answers_from_the_last_runs_answers(engine, 
     (tmp_path / "kept").joinpath(later.answers.kept.folder.name, "answers.pickle").write_bytes(b"\0" * 64 + b"junk")
     assert later.answers.kept.load(later.fingerprint()) == {}  # not signed with the secret key: never unpickled
     assert kept_answers.code_digest()
+
+
+def test_core_statements_with_other_criteria_name_their_rows_and_only_a_whole_table_write_is_read_whole(engine):
+    company(engine)
+    cache = S.SnapshotCache(store=None)
+    cache.get(engine)
+    with Session(engine) as s:  # the rows it matches are asked for before it runs: three touches
+        s.execute(delete(Touchpoint).where(Touchpoint.channel == "webinar"))
+        s.commit()
+    snap = cache.get(engine)
+    assert snap.how == {"touchpoints": "changes"} and snap.read == {"touchpoints": 0}
+    assert_equals_a_full_read(engine, snap)
+    with Session(engine) as s:  # matching nothing changes nothing kept
+        s.execute(update(Deal).where(Deal.currency == "JPY").values(amount=1))
+        s.commit()
+    assert cache.get(engine).how == {"deals": "changes"}
+    with Session(engine) as s:  # no criteria at all: every row
+        s.execute(update(Deal).values(currency="EUR"))
+        s.commit()
+    snap = cache.get(engine)
+    assert snap.how == {"deals": "whole"}
+    assert_equals_a_full_read(engine, snap)

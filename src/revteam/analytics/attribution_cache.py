@@ -36,19 +36,22 @@ from revteam.domain.attribution import MODELS, attribute
 from revteam.domain.lifecycle import StageSet
 from revteam.errors import InvalidInput
 from revteam.analytics import attribution as A
+from revteam.analytics import paths as P
 from revteam.analytics import stage_journeys as SJ
 
 DEFAULT_MAX_ENTRIES = 64
 ANSWERS_PER_SET = 16  # model answers kept per cut set kept: 1,024 by default
 # conversion journey sets kept: each holds every touch of the contacts in its period (at 10x the demo about
-# 300 MB for conversions to SQL); their model answers are kept anyway, so few are needed
-STAGE_SETS_KEPT = 3
+# 300 MB for conversions to SQL); their model answers are kept anyway, and a page asks one set at a time
+STAGE_SETS_KEPT = 1
 
 
 class AttributionCache:
     def __init__(self, sessions: sessionmaker[Session], fingerprint: Callable[[], Any], *,
-                 max_entries: int = DEFAULT_MAX_ENTRIES, tables: Callable[[], dict[str, Any]] | None = None) -> None:
+                 max_entries: int = DEFAULT_MAX_ENTRIES, tables: Callable[[], dict[str, Any]] | None = None,
+                 runner: Any = None) -> None:
         self.sessions = sessions
+        self.runner = runner  # the analytics runner: journeys are aggregated on its engine (analytics/paths.py)
         self.fingerprint = fingerprint
         self.max_entries = max_entries
         self.tables = tables  # the analytics snapshot's Arrow tables, for stage journeys (else the database)
@@ -97,8 +100,11 @@ class AttributionCache:
             self._sets.move_to_end(key)
             return self._sets[key]
         if grain not in self._base:
-            with self.sessions() as s:
-                self._base[grain] = A.revenue_journeys(s, grain=grain)  # validates the grain
+            if self.runner is not None:  # the scan on the engine; the same journeys (tests/analytics/test_paths.py)
+                self._base[grain] = P.revenue_journeys_on(self.runner, grain=grain)
+            else:
+                with self.sessions() as s:
+                    self._base[grain] = A.revenue_journeys(s, grain=grain)  # validates the grain
         return self._remember(self._sets, key, A.restrict(self._base[grain], start, end))
 
     def _stage_journeys(self, grain: str, start: date | None, end: date | None, stage: str) -> A.JourneySet:
@@ -116,9 +122,12 @@ class AttributionCache:
 
                 self._stage_set = load_stages(s)
             SJ.check_stage(self._stage_set, stage)
+            lo, hi = SJ.day_bounds(start, end)
+            if self.runner is not None:
+                return self._remember(self._sets, key, P.stage_journeys_on(self.runner, stage, grain=grain, start=lo,
+                                                                           end=hi, stages=self._stage_set))
             if self._stage_data is None:
                 self._stage_data = SJ.stage_data_from_tables(self.tables()) if self.tables else SJ.read_stage_data(s)
-            lo, hi = SJ.day_bounds(start, end)
             js = SJ.build_stage_journeys(self._stage_data, stage, reached_by=SJ.at_or_beyond(self._stage_set, stage),
                                          grain=grain, start=lo, end=hi,
                                          labels=lambda keys: A._labels(s, grain, keys))

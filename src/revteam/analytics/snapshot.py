@@ -216,6 +216,8 @@ class SnapshotCache:
             log.warning("could not keep the analytics snapshot: %s", e)
             return
         snap.tables.update(written)
+        if written:  # the heap copies of the tables now read from their files: give the memory back
+            pa.default_memory_pool().release_unused()
 
 
 

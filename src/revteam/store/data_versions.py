@@ -37,7 +37,10 @@ The change log (``data_changes``)
     ``ref``   rows whose ``column`` is (or was) ``value`` changed: a Core ``update``/``delete`` whose
               criteria is ``column == value``, and the rows the database deletes or nulls with a parent
               (``ON DELETE CASCADE`` / ``SET NULL``: ``touchpoints.contact_id = 7``);
-    ``all``   anything else (a Core statement with other criteria, a bare ``bump(conn, names)``): whoever
+    ``none``  nothing (a Core statement whose criteria matched no row);
+    ``all``   anything else (a Core statement without criteria, or whose criteria match more than
+              ``MAX_LOGGED`` rows: the keys of the rows any other criteria match are asked of the database
+              just before the statement runs, and logged as ``row``; a bare ``bump(conn, names)``): whoever
               keeps a copy of the table reads it whole again.
 
     Worked example: a contact is erased (``services/people/privacy.py``): the contact row is dirty
@@ -94,6 +97,7 @@ WATCHED: dict[str, tuple[str, ...] | None] = {
 _PENDING = "revteam_data_versions"  # Session.info key: what this transaction wrote (``Pending``)
 # the column a changed row is logged by: ``id`` unless named here; None: no key (every change logs ``all``)
 KEYS: dict[str, str | None] = {"deal_contacts": "deal_id", "lifecycle_stages": None}
+MAX_LOGGED = 10_000  # rows a Core update/delete with other criteria may name; more: ``all``
 KEEP_VERSIONS = 10_000  # change-log entries kept per table, in versions (a kept snapshot older than that is read whole)
 EPOCH = "(database)"  # a data_versions row naming this database: a random number set once (``database_epoch``)
 
@@ -114,7 +118,7 @@ class DataChange(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     table_name: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(8))  # row | from | ref | all
+    kind: Mapped[str] = mapped_column(String(8))  # row | from | ref | all | none
     column: Mapped[str | None] = mapped_column(String(64))  # ``ref``: the column compared
     value: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -192,7 +196,7 @@ def _log(conn: Connection, versions: dict[str, int], changes: dict[str, Changes]
             rows.append({**entry, "kind": "from", "value": c.inserted_from})
         rows += [{**entry, "kind": "ref", "column": col, "value": v} for col, v in sorted(c.refs)]
         if not (c.rows or c.refs or c.inserted_from is not None):
-            rows.append({**entry, "kind": "all"})  # a bump with nothing said about it: read whole
+            rows.append({**entry, "kind": "none"})  # a statement that matched no row
     d = DataChange.__table__
     conn.execute(d.insert(), rows)
     for name, version in versions.items():  # prune: one indexed range per table
@@ -371,11 +375,17 @@ def _log_statement(session: Session, state: Any, name: str, table: Any) -> None:
         return
     where = state.statement.whereclause
     found = None if where is None else _equalities(where, table)
-    if not found:
-        c.everything = True
-        for child in with_cascades(name) - {name}:
-            _changes(session, child).everything = True
-        return
+    found = [(col, vals) for col, vals in found or () if all(isinstance(v, int) for v in vals)] or None
+    if not found:  # other criteria: ask the database which rows they match, before the statement runs
+        keys = None
+        if where is not None and key is not None and key in table.c:
+            keys = session.execute(select(table.c[key]).where(where).limit(MAX_LOGGED + 1)).scalars().all()
+        if keys is None or len(keys) > MAX_LOGGED:
+            c.everything = True
+            for child in with_cascades(name) - {name} if state.is_delete else ():
+                _changes(session, child).everything = True
+            return
+        found = [(key, list(keys))]
     column, values = min(found, key=lambda cv: len(cv[1]))  # the narrowest condition names the rows
     ints = [int(v) for v in values if isinstance(v, int)]
     if len(ints) != len(values):
@@ -385,11 +395,11 @@ def _log_statement(session: Session, state: Any, name: str, table: Any) -> None:
     else:
         c.refs.update((column, v) for v in ints)
     if state.is_delete:
-        for child in with_cascades(name) - {name}:
-            if column == "id" and ints:
-                for v in ints:
-                    _cascade(session, name, v)
-            else:
+        if column == "id" and len(ints) == len(values):
+            for v in ints:
+                _cascade(session, name, v)
+        else:
+            for child in with_cascades(name) - {name}:
                 _changes(session, child).everything = True
 
 
