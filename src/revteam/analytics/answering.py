@@ -44,6 +44,7 @@ from revteam.analytics.questions import (
     Question,
     StageAttribution,
 )
+from revteam.analytics.revenue_months import revenue_report_on
 from revteam.analytics.revenue_questions import Backtest, Forecast, MavenBacktest, Outlook, Revenue
 from revteam.analytics.runner import Analytics, AnalyticsResult
 from revteam.analytics.snapshot import TABLES
@@ -183,16 +184,16 @@ def content_piece(w: Workbench, q: ContentPiece) -> ContentPieceAnswer:
 
 # --- revenue, the forecast, the backtest ----------------------------------------------------------
 def revenue(w: Workbench, q: Revenue) -> Report:
-    with w.sessions() as s, w.reading() as sql:
-        data = R.revenue_report(s, today=q.today, first=q.first, last=q.last)
+    with w.sessions() as s, w.reading() as sql:  # the deal scans on the engine; targets are a few rows
+        data = revenue_report_on(w.runner, R.load_targets(s), today=q.today, first=q.first, last=q.last)
     return Report("revenue", data, compact_sql(sql))
 
 
 def forecast(w: Workbench, q: Forecast) -> Report:
     config = ForecastConfig(draws=q.draws, windows=q.windows)
     with w.sessions() as s, w.reading() as sql:
-        data = R.forecast_report(s, as_of=q.day, period=q.period, rng=np.random.default_rng(q.seed), config=config,
-                                 top=q.top, today=q.today)
+        data = R.forecast_report_on(w.runner, R.load_targets(s), as_of=q.day, period=q.period,
+                                    rng=np.random.default_rng(q.seed), config=config, top=q.top, today=q.today)
     return Report("forecast", {**data, "seed": q.seed}, compact_sql(sql))
 
 
@@ -206,8 +207,8 @@ def maven_backtest(w: Workbench, q: MavenBacktest) -> BacktestAnswer:
 def backtest(w: Workbench, q: Backtest) -> BacktestAnswer:
     assert q.seed is not None
     rng, config = np.random.default_rng(q.seed), ForecastConfig(draws=q.draws, windows=q.windows)
-    with w.sessions() as s, w.reading() as sql:
-        bt = R.backtest_database(s, today=q.today, rng=rng, config=config)
+    with w.reading() as sql:
+        bt = R.backtest_on(w.runner, today=q.today, rng=rng, config=config)
     return BacktestAnswer(bt, w.engine.url.render_as_string(hide_password=True), q.draws, q.seed, compact_sql(sql))
 
 

@@ -55,10 +55,11 @@ class Desk:
         self.runner = Analytics(engine, engine_name)
         # stage journeys are cut from the analytics snapshot's tables, already in memory
         self.attribution = AttributionCache(sessions, self.fingerprint,
-                                            tables=lambda: self.runner.cache.get(engine).tables)
+                                            tables=lambda: self.runner.cache.get(engine).tables, runner=self.runner)
         self.answers = AnswerCache(self.fingerprint, max_entries=max_answers, kept=kept_answers_for(engine))
         self._local = threading.local()
         event.listen(engine, "before_cursor_execute", self._heard)
+        self.runner.on_sql = self._heard_on_engine
 
     # --- asking ----------------------------------------------------------------------------------
     def fingerprint(self) -> Fingerprint:
@@ -93,6 +94,13 @@ class Desk:
     def _heard(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
         for statements in getattr(self._local, "recording", ()):
             statements.append(statement)
+
+    def _heard_on_engine(self, sql: Callable[[], str]) -> None:
+        recordings = getattr(self._local, "recording", ())
+        if recordings:
+            text = sql()
+            for statements in recordings:
+                statements.append(text)
 
     @contextmanager
     def reading(self) -> Iterator[list[str]]:

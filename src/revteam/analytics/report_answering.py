@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from revteam.analytics import handoff_reports as H
+from revteam.analytics import handoff_table as HT
 from revteam.analytics.answering import Workbench, compact_sql
 from revteam.analytics.answers import plain
 from revteam.analytics.report_questions import (
@@ -114,8 +115,8 @@ class FollowupAnswer:
 
 def compliance(w: Workbench, q: SlaCompliance) -> ComplianceAnswer:
     with w.sessions() as s, w.reading() as sql:
-        rows = H.sla_compliance(s, now=q.now, days=q.days, by=q.by)
-        delivery = H.marketing_delivery(s, now=q.now)
+        rows = HT.sla_compliance_on(w.runner, s, now=q.now, days=q.days, by=q.by)
+        delivery = HT.marketing_delivery_on(w.runner, s, now=q.now)
     return ComplianceAnswer(q.by, q.days, rows, delivery, compact_sql(sql))
 
 
@@ -125,9 +126,9 @@ def board(w: Workbench, q: SlaBoard) -> BoardAnswer:
         if q.rep_id is not None:
             owners = rep_of_handoffs(s, [x["handoff_id"] for v in live.values() for x in v])
             live = {k: [x for x in v if owners.get(x["handoff_id"]) == q.rep_id] for k, v in live.items()}
-        by_rep = H.sla_compliance(s, now=q.now, days=q.days, by="rep")
-        by_team = H.sla_compliance(s, now=q.now, days=q.days, by="team")
-        delivery, agreement, tz = H.marketing_delivery(s, now=q.now), agreement_in_force(s), sla_zone(s)
+        by_rep = HT.sla_compliance_on(w.runner, s, now=q.now, days=q.days, by="rep")
+        by_team = HT.sla_compliance_on(w.runner, s, now=q.now, days=q.days, by="team")
+        delivery, agreement, tz = HT.marketing_delivery_on(w.runner, s, now=q.now), agreement_in_force(s), sla_zone(s)
     overall = next((r for r in by_rep if r["rep"] == "all"), None)
     reps = [r for r in by_rep if r["rep"] != "all" and (q.rep_id is None or r.get("rep_id") == q.rep_id)]
     headline = next((r for r in reps if r.get("rep_id") == q.rep_id), None) if q.rep_id is not None else overall
@@ -137,7 +138,7 @@ def board(w: Workbench, q: SlaBoard) -> BoardAnswer:
 
 def unworked(w: Workbench, q: Unworked) -> UnworkedAnswer:
     with w.sessions() as s, w.reading() as sql:
-        rows, tz = H.unworked_leads(s, now=q.now, days=q.days, rep_id=q.rep_id), sla_zone(s)
+        rows, tz = HT.unworked_leads_on(w.runner, s, now=q.now, days=q.days, rep_id=q.rep_id), sla_zone(s)
     return UnworkedAnswer(q.days, rows, tz, compact_sql(sql))
 
 
@@ -151,7 +152,7 @@ def rejections(w: Workbench, q: Rejections) -> RejectionsAnswer:
     """Per reason the rate is always 100 %: what matters is its share of everything sales decided (the leads
     nobody rejected are the rest, so they get no row)."""
     with w.sessions() as s, w.reading() as sql:
-        found = H.rejection_analytics(s, now=q.now, days=q.days, by=q.by)
+        found = HT.rejection_analytics_on(w.runner, now=q.now, days=q.days, by=q.by)
         reasons = reason_labels(s) if q.by == "reason" else {}
     totals: dict[str, Any] = {k: sum(r[k] for r in found) for k in ("handed", "decided", "rejected")}
     totals["rejection_rate"] = totals["rejected"] / totals["decided"] if totals["decided"] else None
@@ -175,7 +176,7 @@ def followup(w: Workbench, q: CampaignFollowup) -> FollowupAnswer:
         campaigns = campaigns_touched(s)
         chosen = q.campaign_id if q.campaign_id is not None else next(
             (c.campaign.id for c in campaigns if c.people), None)
-        report = H.campaign_followup(s, chosen) if chosen is not None else None
+        report = HT.campaign_followup_on(w.runner, s, chosen) if chosen is not None else None
     return FollowupAnswer(campaigns, chosen, report, compact_sql(sql))
 
 

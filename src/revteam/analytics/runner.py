@@ -7,6 +7,7 @@ loaded into it, and reloads the snapshot only when the operational data changed 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 import math
 import threading
 import time
@@ -80,6 +81,7 @@ class Analytics:
         self._tables: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
         self._lock = threading.RLock()  # tables() runs inside _answer and on its own (the warm-up)
+        self.on_sql: Callable[[Callable[[], str]], None] | None = None  # arrow() reports its statements
         self._compiled: dict[tuple[Any, ...], tuple[str, str]] = {}  # (kind, spec, stages, query) → SQL
         self._progress: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (stages, positions) → (fingerprint, table)
 
@@ -204,7 +206,12 @@ class Analytics:
         with self._lock:
             t, snap = self.tables()
             assert self._engine is not None
-            return {name: self._engine.con.to_pyarrow(expr) for name, expr in build(t).items()}, snap.fingerprint
+            exprs = build(t)
+            if self.on_sql is not None:  # who asks may want the SQL (--show-sql): compiled only if so
+                for name, expr in exprs.items():
+                    self.on_sql(lambda name=name, expr=expr: f"-- {name}, on {self.engine_name}\n"
+                                                            f"{self._engine.compile(expr)[1]}")
+            return {name: self._engine.con.to_pyarrow(expr) for name, expr in exprs.items()}, snap.fingerprint
 
     def close(self) -> None:
         if self._engine is not None:
