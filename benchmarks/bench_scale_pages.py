@@ -15,6 +15,9 @@ as the CRO (a web session written to the database, as the log-in page does) and 
    becomes an MQL (a new stage change) and the funnel page is asked the same way.
    Then, idle again, each page once (*after the change*). The deal is put back at the end.
 5. the server's peak resident memory (``VmHWM`` of its process) after each phase of the server's life.
+6. **a restart that follows writes**: the server stops, the deal and the stage change are put back (writes
+   while no server runs), and a new server asks each page once: the kept snapshot reads only those rows,
+   but the kept answers no longer hold, so each first request computes (beside the warm-up).
 """
 
 from __future__ import annotations
@@ -197,12 +200,19 @@ def run_scaled(args: Any) -> None:
     after_change = {name: _timed(c, path)[0] for name, path in plan}
     peak, now_rss = server.status("VmHWM"), server.status("VmRSS")
     server.stop()
-    with with_sessions.sessions() as s:  # the next run measures the same company
+    with with_sessions.sessions() as s:  # the next run measures the same company (written while no server runs)
         deal = s.get(Deal, was["id"])
         deal.outcome, deal.stage, deal.closed_on = was["outcome"], was["stage"], was["closed_on"]
         s.delete(s.get(StageChange, change_id))
         s.commit()
     with_sessions.engine.dispose()
+
+    server = Server(url, port)  # 6. a restart after writes: the kept snapshot reads the rows, the answers are void
+    c = _client(server, token)
+    after_writes = {name: _timed(c, path)[0] for name, path in plan}
+    server.wait_idle()
+    written_peak = server.status("VmHWM")
+    server.stop()
 
     print(f"\nDemo company at scale {args.scale:g} (seed {SEED}), SQLite, {os.cpu_count()} cores, measured "
           f"{date.today()}, load average at the end {os.getloadavg()[0]:.1f}.")
@@ -210,18 +220,24 @@ def run_scaled(args: Any) -> None:
           f"restart's first pass; a deal closed won showed on /attribution after {visible_s:.1f} s, a new MQL on "
           f"/funnel {funnel_visible_s:.1f} s after its commit, every page re-warmed {rewarm_s:.0f} s later; peak resident memory {first_start_peak:,} MiB in the first start "
           f"(no kept snapshot{' (deleted)' if args.fresh else ''}), {warm_peak:,} MiB after the restart and warm-up, "
-          f"{peak:,} MiB at the end ({now_rss:,} MiB resident then).\n")
-    print("| page | first start s | first after a restart s | warm: median ms | warm: max ms | after a change ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+          f"{peak:,} MiB after the change and re-warm ({now_rss:,} MiB resident then), {written_peak:,} MiB in a "
+          f"restart after writes made while it was stopped.\n")
+    print("| page | first start s | first after a restart s | warm: median ms | warm: max ms | after a change ms "
+          "| first after a restart that follows writes s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, path in plan:
         label = path.split("?")[0] if "/deals/" in path or path.startswith("/content/") else path
         print(f"| {name} (`{label}`) | {first_start[name] / 1000:,.1f} | {after_restart[name] / 1000:,.1f} | "
-              f"{warm[name][0]:,.0f} | {warm[name][1]:,.0f} | {after_change[name]:,.0f} |")
+              f"{warm[name][0]:,.0f} | {warm[name][1]:,.0f} | {after_change[name]:,.0f} | "
+              f"{after_writes[name] / 1000:,.1f} |")
     slow = [n for n in plan_names(plan) if after_restart[n] >= TARGET_FIRST_S * 1000]
     over = [n for n in plan_names(plan) if max(warm[n][1], after_change[n]) >= TARGET_WARM_MS]
     print(f"\nfirst request after a restart at or over {TARGET_FIRST_S:g} s: {', '.join(slow) or 'none'}")
+    slow = [n for n in plan_names(plan) if after_writes[n] >= TARGET_FIRST_S * 1000]
+    print(f"first request after a restart that follows writes at or over {TARGET_FIRST_S:g} s: {', '.join(slow) or 'none'}")
     print(f"warm pages at or over {TARGET_WARM_MS:g} ms: {', '.join(over) or 'none'}")
-    print(f"server peak {peak:,} MiB: {'under' if peak < TARGET_RSS_MB else 'OVER'} the {TARGET_RSS_MB:,} MiB target")
+    top = max(first_start_peak, warm_peak, peak, written_peak)
+    print(f"server peak {top:,} MiB: {'under' if top < TARGET_RSS_MB else 'OVER'} the {TARGET_RSS_MB:,} MiB target")
 
 
 def plan_names(plan: list[tuple[str, str]]) -> list[str]:
