@@ -186,10 +186,10 @@ def test_show_sql_lists_the_statements_that_read_the_data(cli):
     assert "sql" not in json.loads(cli([*forecast, "--json"]).stdout)
     r = cli([*forecast, "--show-sql"])
     assert r.exit_code == 0 and "SQL statement(s) read the deals" in r.stdout
-    assert "FROM deal_stage_changes ORDER BY" in r.stdout
+    assert '"deal_stage_changes"' in r.stdout and "on duckdb" in r.stdout  # the engine's scan of the stage history
     r = cli(["revenue", "--from", "2026-01", "--to", "2026-03", "--json", "--show-sql"])
     assert r.exit_code == 0 and any("FROM targets" in q for q in json.loads(r.stdout)["sql"])
     r = cli(["revenue", "--show-sql"])
-    assert r.exit_code == 0 and "SELECT DISTINCT deals.currency FROM deals;" in r.stdout
+    assert r.exit_code == 0 and 'SELECT DISTINCT "t0"."currency" FROM "deals"' in r.stdout
     r = cli(["forecast", "--backtest", "--as-of", "2026-04-10", "--draws", "300", "--json", "--show-sql"])
     assert r.exit_code == 0 and any("FROM deal_stage_changes" in q for q in json.loads(r.stdout)["sql"])
