@@ -119,6 +119,7 @@ SPARK_DEFAULTS = {
 LOCAL_DEFAULTS = {  # local mode only: the driver is the whole cluster, on this machine
     "spark.ui.enabled": "false",
     "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",  # else large results, fetched as blocks, go to the machine's address
 }
 
 
