@@ -46,11 +46,12 @@ def spark_cluster():
     running.stop()
 
 
-@pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark),
+@pytest.fixture(scope="package", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark),
                                          pytest.param("spark_cluster", marks=pytest.mark.spark_cluster)])
 def engine_name(request: pytest.FixtureRequest):
     """The engine each analytics test runs on. ``spark_cluster``: Spark on the standalone cluster, reached
-    through the settings a user sets (REVTEAM_ANALYTICS_ENGINE, REVTEAM_SPARK_MASTER, REVTEAM_SPARK_CONF)."""
+    through the settings a user sets (REVTEAM_ANALYTICS_ENGINE, REVTEAM_SPARK_MASTER, REVTEAM_SPARK_CONF).
+    Package-scoped: the settings are put back when the analytics tests end, so no later test runs on Spark."""
     if request.param in ("spark", "spark_cluster"):
         try:
             import pyspark  # noqa: F401
@@ -113,14 +114,14 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(demo_url: str, engine_name: str):
     a = Analytics(make_engine(demo_url), engine_name)
     yield a
     a.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def olist(olist_url: str, engine_name: str):
     a = Analytics(make_engine(olist_url), engine_name)
     yield a

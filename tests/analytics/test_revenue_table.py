@@ -166,10 +166,9 @@ def test_the_revenue_report_on_the_engine_equals_the_database_path(company):
              revenue_report(session, today=today, first=first, last=last))
 
 
+@pytest.mark.parametrize("company", ["first_quarter", "random"], indirect=True)  # Maven: from its files
 def test_the_forecast_and_backtest_on_the_engine_equal_the_database_path(company):
     name, session, analytics = company
-    if name == "maven":
-        pytest.skip("the Maven export is backtested from its files (test_maven_revenue.py)")
     today = RANGES[name][0][0]
     targets = load_targets(session)
     for period in cases(analytics.engine_name, ["month", "quarter"], ["quarter"]):
