@@ -5,7 +5,7 @@ pyspark's ``bin`` directory, bound to 127.0.0.1 on free ports, logging to a temp
 then reach it exactly as a user would: ``REVTEAM_ANALYTICS_ENGINE=spark``, ``REVTEAM_SPARK_MASTER=
 spark://127.0.0.1:<port>`` and ``REVTEAM_SPARK_CONF`` (the driver's address, the executor's memory); the
 driver runs in the test process, the executor in the worker. Both processes are stopped at the end (their
-process groups, by id).
+process groups, by id), and die with the test process if it is killed first.
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ def start_cluster(cores: int = WORKER_CORES, memory: str = WORKER_MEMORY) -> Clu
     def launch(name: str, *args: str) -> None:
         out = open(logs / f"{name}.log", "wb")
         cluster.processes.append(subprocess.Popen([str(home / "bin" / "spark-class"), *args], env=env, stdout=out,
-                                                  stderr=subprocess.STDOUT, start_new_session=True))
+                                                  stderr=subprocess.STDOUT, start_new_session=True,
+                                                  preexec_fn=_die_with_parent))
 
     try:
         launch("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
@@ -126,6 +127,17 @@ def start_cluster(cores: int = WORKER_CORES, memory: str = WORKER_MEMORY) -> Clu
         cluster.stop()
         raise
     return cluster
+
+
+def _die_with_parent() -> None:
+    """In the child, before it becomes the JVM: ask Linux to send it SIGTERM when the test process dies, so a
+    killed test run (a timeout, the OOM killer) leaves no master or worker behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() at the end of the session still stops them
 
 
 def _wait(cluster: Cluster, ready: Any, what: str) -> None:
