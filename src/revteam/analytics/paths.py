@@ -36,10 +36,9 @@ import pyarrow.compute as pc
 
 from revteam.analytics.attribution import (DEFAULT_LOOKBACK_DAYS, LEAD_STAGES, NONE_KEY, JourneySet, _check,
                                            check_period)
-from revteam.analytics.stage_journeys import EPOCH, at_or_beyond, check_stage
+from revteam.analytics.stage_journeys import EPOCH, at_or_beyond, check_stage_question
 from revteam.domain.attribution import Journeys
 from revteam.domain.lifecycle import DEFAULT_STAGES, StageSet
-from revteam.errors import InvalidInput
 
 _DAY = ibis.interval(days=1)
 
@@ -325,10 +324,7 @@ def stage_journeys_on(analytics: Any, stage: str, *, grain: str = "channel", sta
     """``stage_journeys.stage_journeys`` with the scan on the analytics engine (``analytics``: a runner)."""
     _check(grain, lookback_days)
     stages = stages or stage_set_on(analytics)
-    check_stage(stages, stage)
-    if end <= start:
-        raise InvalidInput(f"The period must end after it starts ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}).",
-                           code="bad_attribution_period")
+    check_stage_question(stages, stage, start, end)
     reached_by = at_or_beyond(stages, stage)
 
     def build(t: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,14 @@ def check_stage(stages: StageSet, stage: str) -> None:
                            code="bad_attribution_stage")
 
 
+def check_stage_question(stages: StageSet, stage: str, start: datetime, end: datetime) -> None:
+    """A conversion question names a main stage and a period that ends after it starts."""
+    check_stage(stages, stage)
+    if end <= start:
+        raise InvalidInput(f"The period must end after it starts ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}).",
+                           code="bad_attribution_period")
+
+
 def at_or_beyond(stages: StageSet, stage: str) -> tuple[str, ...]:
     """The main stages whose entry means a contact has reached ``stage``: it and every later one."""
     return stages.main[stages.main.index(stage):]
@@ -276,10 +284,7 @@ def stage_journeys(session: Session, stage: str, *, grain: str = "channel", star
 
     _check(grain, lookback_days)
     stages = stages or load_stages(session)
-    check_stage(stages, stage)
-    if end <= start:
-        raise InvalidInput(f"The period must end after it starts ({start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}).",
-                           code="bad_attribution_period")
+    check_stage_question(stages, stage, start, end)
     data = read_stage_data(session, start - timedelta(days=lookback_days), end)
     return build_stage_journeys(data, stage, reached_by=at_or_beyond(stages, stage), grain=grain, start=start,
                                 end=end, lookback_days=lookback_days,
