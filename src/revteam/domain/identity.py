@@ -2,23 +2,42 @@
 
 A contact is the same person when the normalised e-mail matches; where a source has no e-mail, its
 ``(source_system, external_id)`` pair identifies the contact. Normalising: trim, lower-case, and
-reject anything that is not ``local@domain.tld``. Plus-addressing is kept (``ana+news@x.com`` is a
-distinct mailbox for many mail systems, and merging two people is worse than keeping a duplicate).
+reject anything that is not ``local@domain.tld``. Before that the text is put in Unicode NFKC form
+(full-width ``ａｎａ＠ａｃｍｅ．ｃｏｍ`` becomes ``ana@acme.com``) and invisible characters (zero-width
+spaces and joiners, the byte-order mark, soft hyphens) are removed, so that a pasted or exported
+address cannot create a second person. Plus-addressing is kept (``ana+news@x.com`` is a distinct
+mailbox for many mail systems, and merging two people is worse than keeping a duplicate).
+
+Erasure is different: a person who asked to be forgotten must not come back as ``ana+crm@x.com``, so
+``person_digest`` hashes the address without its ``+tag``. Worked example::
+
+    normalise_email(" Ana\u200b@ACME.com ")  == "ana@acme.com"
+    person_key("Ana+News@acme.com")          == "ana@acme.com"
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"))
+
+
+def clean_text(raw: str) -> str:
+    """NFKC form without invisible characters: what a person sees is what is compared."""
+    return unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)
 
 
 def normalise_email(raw: str | None) -> str | None:
     """``' Ana@ACME.com '`` → ``'ana@acme.com'``; empty → None; malformed → ValueError."""
     if raw is None:
         return None
-    email = raw.strip().lower()
+    email = clean_text(raw).strip().lower()
     if not email:
         return None
     if not _EMAIL.match(email) or len(email) > 254:
@@ -26,11 +45,23 @@ def normalise_email(raw: str | None) -> str | None:
     return email
 
 
+def person_key(email: str) -> str:
+    """The mailbox an address reaches whatever its ``+tag``: ``ana+news@acme.com`` → ``ana@acme.com``."""
+    norm = normalise_email(email) or ""
+    local, _, domain = norm.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def person_digest(email: str) -> str:
+    """SHA-256 of ``person_key``: what an erasure keeps so the person is not created again."""
+    return hashlib.sha256(person_key(email).encode()).hexdigest()
+
+
 def normalise_domain(raw: str | None) -> str | None:
     """``'https://www.Acme.com/about'`` → ``'acme.com'``; empty → None; malformed → ValueError."""
     if raw is None:
         return None
-    d = raw.strip().lower()
+    d = clean_text(raw).strip().lower()
     if not d:
         return None
     d = re.sub(r"^[a-z]+://", "", d).split("/", 1)[0].split(":", 1)[0]
