@@ -115,6 +115,17 @@ def test_reps_cannot_open_another_reps_inbox_but_leaders_pick_anyone(app: FastAP
     assert leader.get("/inbox?rep=999").status_code == 404
 
 
+def test_a_long_inbox_renders_one_page_of_cards_and_links_to_the_next(app: FastAPI, runtime: Runtime,
+                                                                     world: World) -> None:
+    leader = as_(app, runtime, world, "leader")
+    everyone = lead_ids(leader.get("/inbox").text.split('id="qualify-h"')[0])
+    assert len(everyone) >= 2
+    html = leader.get("/inbox?rep=all&show=1").text
+    assert lead_ids(html.split('id="qualify-h"')[0]) == everyone[:1]  # the most urgent one
+    assert f"1 of {len(everyone)} shown" in html and 'href="/inbox?rep=all&amp;show=51#pending-h"' in html
+    assert leader.get("/inbox?show=0").status_code == 422
+
+
 def test_accept_redirects_back_with_a_notice_and_makes_the_lead_sales_accepted(runtime: Runtime, world: World,
                                                                                sdr: Any) -> None:
     response = post(sdr, f"/inbox/{world.pending_mine}/accept", page="/inbox")

@@ -29,6 +29,7 @@ from revteam.web.deps import CurrentUser, NowDep, SessionDep
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50  # cards rendered at once: "all reps" holds hundreds of leads, and the counts say how many
 
 DONE = {
     "accepted": "{name} is accepted and now sales-accepted (SAL). Qualify to SQL when budget and timing are confirmed.",
@@ -70,6 +71,7 @@ def inbox_page(
     done: Annotated[str, Query(max_length=20)] = "",
     lead: Annotated[int | None, Query(ge=1)] = None,
     touch: Annotated[str, Query(max_length=20)] = "",
+    show: Annotated[int, Query(ge=1, le=10_000)] = PAGE_SIZE,
 ) -> HTMLResponse:
     rep_id = inbox_rep(db, me, rep)
     tz = sla_zone(db)
@@ -86,6 +88,9 @@ def inbox_page(
         "notice": done_message(db, done, lead, {"touch": touch}),
         "card_form": {},
         "notice_lead": lead,
+        "show": show,
+        "page_size": PAGE_SIZE,
+        "more_url": inbox_url(rep, show=show + PAGE_SIZE) + "#pending-h",
     }
     return render(request, "inbox.html", context)
 
