@@ -7,7 +7,8 @@ signatures, disputes and votes) are *planned* here and carried out by ``build`` 
 * **The SLA** (``sla_plan``): version 1 proposed by the head of marketing about ``shape.SLA_V1_DAY``
   days into the year and signed by her (marketing) and the CRO (sales); version 2, in force today,
   ``shape.SLA_V2_DAYS_BEFORE_NOW`` days ago, signed by her and the VP sales, raises marketing's monthly
-  commitment and adds the demand-generation lead to the dispute committee. Business hours are London's
+  commitment and adds the revenue-operations lead (an admin, neutral between the teams) to the dispute
+  committee, which is made of leaders and admins only (``agreement.check_committee``). Business hours are London's
   08:00–18:00, the hours the generator's reps work (``timebase.business``).
 * **Routing** (``routing_rule_rows``): MQLs go to the SDRs of the account's territory (one rule per
   sales team, matching the regions and segments of ``rep_profiles``), then round robin over all SDRs;
@@ -59,7 +60,7 @@ UTC = timezone.utc
 NAMES = {uid: name for uid, _local, name, _role, _team, _title in USERS}
 ROLES = {uid: role for uid, _local, _name, role, _team, _title in USERS}
 TEAM_NAMES = {tid: name for tid, name, _ in TEAMS}
-HEAD_OF_MARKETING, CRO, VP_SALES, DEMAND_GEN = 4, 2, 3, 5
+HEAD_OF_MARKETING, CRO, VP_SALES, DEMAND_GEN, REVOPS = 4, 2, 3, 5, 1
 TICK_MINUTES = 1.0  # the worker's interval: an escalation goes out within a minute of its moment
 ASSIGNMENT_NOTICE_DAYS = 14
 
@@ -132,7 +133,7 @@ def sla_plan(cal: DemoCalendar, scale: float, rng: random.Random) -> list[SlaVer
     return [
         SlaVersion(1, _sla_text(v1), v1, [CRO, VP_SALES, HEAD_OF_MARKETING], HEAD_OF_MARKETING, at(p1),
                    [("marketing", HEAD_OF_MARKETING, at(p1 + 1.2)), ("sales", CRO, at(p1 + 4.1))]),
-        SlaVersion(2, _sla_text(v2), v2, [CRO, VP_SALES, HEAD_OF_MARKETING, DEMAND_GEN], HEAD_OF_MARKETING, at(p2),
+        SlaVersion(2, _sla_text(v2), v2, [CRO, VP_SALES, HEAD_OF_MARKETING, REVOPS], HEAD_OF_MARKETING, at(p2),
                    [("marketing", HEAD_OF_MARKETING, at(p2 + 0.9)), ("sales", VP_SALES, at(p2 + 3.2))]),
     ]
 
@@ -418,13 +419,13 @@ VOTE_WHY = {
 # (name, days before now the rejection happened: (from, to), votes in order: (member, choice), accept after)
 SCENARIOS = (
     ("upheld", (100, 45), ((HEAD_OF_MARKETING, "return_to_sales"), (VP_SALES, "uphold_rejection"),
-                           (CRO, "uphold_rejection"), (DEMAND_GEN, "uphold_rejection")), False),
-    ("returned_then_accepted", (90, 35), ((DEMAND_GEN, "return_to_sales"), (HEAD_OF_MARKETING, "return_to_sales"),
+                           (CRO, "uphold_rejection"), (REVOPS, "uphold_rejection")), False),
+    ("returned_then_accepted", (90, 35), ((REVOPS, "return_to_sales"), (HEAD_OF_MARKETING, "return_to_sales"),
                                           (CRO, "return_to_sales")), True),
     ("tie", (80, 25), ((HEAD_OF_MARKETING, "return_to_sales"), (VP_SALES, "uphold_rejection"),
-                       (DEMAND_GEN, "return_to_sales"), (CRO, "uphold_rejection")), False),
+                       (REVOPS, "return_to_sales"), (CRO, "uphold_rejection")), False),
     ("returned_this_week", (20, 9), ((HEAD_OF_MARKETING, "return_to_sales"), (CRO, "return_to_sales"),
-                                     (DEMAND_GEN, "return_to_sales")), False),
+                                     (REVOPS, "return_to_sales")), False),
     ("open", (14, 2), ((HEAD_OF_MARKETING, "return_to_sales"),), False),
     ("open", (14, 1.5), ((VP_SALES, "uphold_rejection"),), False),
 )
