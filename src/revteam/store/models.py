@@ -37,6 +37,9 @@ from revteam.store.tables.people import (  # noqa: F401
     User,
     WebSession,
 )
+from revteam.store.tables.privacy import (  # noqa: F401
+    ErasedExternalId,
+)
 from revteam.store.tables.qualify import (  # noqa: F401
     ContactScore,
     ScoringModelRow,
@@ -77,6 +80,7 @@ __all__ = [
     "RepProfile",
     "Absence",
     "ErasedIdentity",
+    "ErasedExternalId",
     "TOUCH_TYPES",
     "SALES_TOUCH_TYPES",
     "CONTENT_STATUSES",

@@ -1,0 +1,49 @@
+"""Erase a person seeded into every table; then search the whole database for them: nothing is found."""
+
+from sqlalchemy import select
+
+from revteam.services.people.privacy import erase_person
+from revteam.store.models import Contact, Dispute, Handoff, OutboxMessage, Touchpoint
+from tests.privacy.people import EMAIL, dump, leftovers, later, seed_person, deal_contacts
+
+
+def test_erase_leaves_no_name_email_or_external_id_anywhere(engine, session):
+    ids = seed_person(session)
+    before = leftovers(dump(engine))
+    tables = {line.split(":", 1)[0] for line in before}
+    assert {"contacts", "touchpoints", "stage_changes", "contact_scores", "deals", "handoffs", "disputes",
+            "dispute_votes", "outbox", "import_runs", "audit_log", "owner_changes", "scoring_reviews",
+            "content_usage"} <= tables  # the search can fail: she is everywhere before
+
+    erased = erase_person(session, EMAIL, now=later(), actor="test")
+
+    assert sorted(erased) == sorted([ids["zofia"], ids["events"]])  # the +events address is the same person
+    assert leftovers(dump(engine)) == []
+
+
+def test_the_record_keeps_counting_and_others_keep_their_data(engine, session):
+    ids = seed_person(session)
+    erase_person(session, EMAIL, now=later(), actor="test")
+    session.expire_all()
+    z = session.get(Contact, ids["zofia"])
+    assert (z.email, z.first_name, z.source_system, z.external_id, z.consent) == (
+        None, None, "erased", f"erased-{z.id}", "opted_out")
+    assert session.scalar(select(Touchpoint.type).where(Touchpoint.contact_id == z.id)) == "page_view"
+    assert deal_contacts(session, ids["deal"]) == sorted([ids["zofia"], ids["bo"]])
+    assert session.get(Handoff, ids["handoff"]).status == "rejected"
+    assert session.get(Dispute, ids["dispute"]).reason == "(erased)"
+    bo = session.get(Contact, ids["bo"])
+    assert (bo.email, bo.first_name) == ("bo.lind@nimbus-orbital.io", "Bo")
+    digest = session.scalar(select(OutboxMessage.body).where(OutboxMessage.event == "digest"))
+    assert digest == "Unworked leads: Bo Lind, (erased)"
+    assert "bo lind" in dump(engine)
+
+
+def test_a_person_without_email_is_erased_by_external_id(engine, session):
+    c = Contact(source_system="crm", external_id="C-99", first_name="Xavera", last_name="Nobleheart",
+                created_at=later(-5))
+    session.add(c)
+    session.commit()
+    erase_person(session, source_system="crm", external_id="C-99", now=later(), actor="test")
+    text = dump(engine)
+    assert "xavera" not in text and "nobleheart" not in text and "c-99" not in text
