@@ -1,6 +1,6 @@
 """A person's data can be exported and erased; an erased person cannot be re-imported."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from revteam.services.people.privacy import erase_person, export_person
 from revteam.store.models import AuditEntry, Contact, Touchpoint
 from tests.factories import make_contact, make_touch
 
-NOW = datetime(2026, 3, 16, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 16, tzinfo=UTC)
 
 
 def test_export_then_erase_then_refuse_reimport(session, sessions, tmp_path):

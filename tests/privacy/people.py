@@ -8,7 +8,7 @@ an owner change. Bo Lind is another lead who must keep his data when Zofia is er
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -29,9 +29,16 @@ from revteam.store.models import (
     ScoringReview,
     StageChange,
 )
-from tests.factories import make_account, make_contact, make_content, make_deal, make_touch, make_user
+from tests.factories import (
+    make_account,
+    make_contact,
+    make_content,
+    make_deal,
+    make_touch,
+    make_user,
+)
 
-T = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+T = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 EMAIL = "zofia.quillfeather@nimbus-orbital.io"
 TAGGED = "zofia.quillfeather+events@nimbus-orbital.io"
 EXTERNAL_ID = "HS-770451"
@@ -112,7 +119,7 @@ def leftovers(text: str) -> list[str]:
 
 
 def later(days: int = 1) -> datetime:
-    return datetime.combine(date(2026, 3, 16 + days), datetime.min.time(), tzinfo=timezone.utc)
+    return datetime.combine(date(2026, 3, 16 + days), datetime.min.time(), tzinfo=UTC)
 
 
 def deal_contacts(s: Session, deal_id: int) -> list[int]:

@@ -4,7 +4,14 @@ from sqlalchemy import select
 
 from revteam.services.people.privacy import erase_person
 from revteam.store.models import Contact, Dispute, Handoff, OutboxMessage, Touchpoint
-from tests.privacy.people import EMAIL, dump, leftovers, later, seed_person, deal_contacts
+from tests.privacy.people import (
+    EMAIL,
+    deal_contacts,
+    dump,
+    later,
+    leftovers,
+    seed_person,
+)
 
 
 def test_erase_leaves_no_name_email_or_external_id_anywhere(engine, session):

@@ -2,7 +2,12 @@
 
 from sqlalchemy import JSON, Column, MetaData, String, Text
 
-from revteam.services.people.privacy_columns import COLUMNS, OWNED_ROWS, tables_with_people, unregistered_columns
+from revteam.services.people.privacy_columns import (
+    COLUMNS,
+    OWNED_ROWS,
+    tables_with_people,
+    unregistered_columns,
+)
 from revteam.store.models import Base
 
 

@@ -10,7 +10,7 @@ without an e-mail can be handled too. Example::
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -27,6 +27,8 @@ EmailArg = typer.Argument(None, help="The person's e-mail address (any +tag find
 ContactIdOpt = typer.Option(None, "--contact-id", help="The person's contact id (people without an e-mail).")
 SourceOpt = typer.Option(None, "--source", help="The source system of --external-id (crm, hubspot, ...).")
 ExternalIdOpt = typer.Option(None, "--external-id", help="The person's id in the source system.")
+LedgerArg = typer.Argument(..., help="A tombstone file (`tombstones export`) or the privacy ledger.")
+ExportArg = typer.Argument(..., help="File to write (keep it apart from database backups).")
 
 
 def _ledger(rt: Runtime) -> Path | None:
@@ -57,7 +59,7 @@ def erase(email: str | None = EmailArg, contact_id: int | None = ContactIdOpt, s
         typer.confirm(f"Erase {who}? This cannot be undone", abort=True)
     with runtime() as rt, rt.sessions() as s:
         ids = erase_person(s, email, contact_id=contact_id, source_system=source, external_id=external_id,
-                           now=datetime.now(timezone.utc), actor="cli", ledger=_ledger(rt))
+                           now=datetime.now(UTC), actor="cli", ledger=_ledger(rt))
     console.print(f"Erased contact(s) {', '.join(map(str, ids))}; only hashes of their identity are kept, to stop "
                   "re-imports.", highlight=False)
 
@@ -72,24 +74,24 @@ def lift(email: str | None = typer.Option(None, "--email", help="The e-mail addr
 
     with runtime() as rt, rt.sessions() as s:
         n = lift_erasure(s, email=email, source_system=source, external_id=external_id, reason=reason,
-                         now=datetime.now(timezone.utc), actor="cli", ledger=_ledger(rt))
+                         now=datetime.now(UTC), actor="cli", ledger=_ledger(rt))
     console.print(f"Lifted {n} tombstone(s); the person may be imported again.")
 
 
 @app.command("reapply")
 @translate_errors
-def reapply(path: Path = typer.Argument(..., help="A tombstone file (`tombstones export`) or the privacy ledger.")) -> None:
+def reapply(path: Path = LedgerArg) -> None:
     """After restoring a backup: put the tombstones back and erase again everyone they match."""
     from revteam.services.people.privacy import reapply_tombstones
 
     with runtime() as rt, rt.sessions() as s:
-        done = reapply_tombstones(s, path, now=datetime.now(timezone.utc), actor="cli")
+        done = reapply_tombstones(s, path, now=datetime.now(UTC), actor="cli")
     console.print(f"{done.tombstones_added} tombstone(s) restored; {len(done.contacts_erased)} contact(s) erased again.")
 
 
 @tombstones_app.command("export")
 @translate_errors
-def tombstones_export(path: Path = typer.Argument(..., help="File to write (keep it apart from database backups).")) -> None:
+def tombstones_export(path: Path = ExportArg) -> None:
     """Write every tombstone (hashes only) to a file, one JSON line each, for `revteam privacy reapply`."""
     from revteam.services.people.privacy import export_tombstones
 

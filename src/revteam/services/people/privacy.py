@@ -35,8 +35,17 @@ from revteam.services.people import tombstones as ts
 from revteam.services.people.privacy_columns import COLUMNS, ERASED, OWNED_ROWS, Person
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction
-from revteam.store.models import Base, Contact, ContactScore, DealContact, Dispute, DisputeVote, Handoff, StageChange
-from revteam.store.models import Touchpoint
+from revteam.store.models import (
+    Base,
+    Contact,
+    ContactScore,
+    DealContact,
+    Dispute,
+    DisputeVote,
+    Handoff,
+    StageChange,
+    Touchpoint,
+)
 
 email_digest = ts.email_tombstone  # the name older callers used
 is_erased = ts.is_erased
@@ -121,7 +130,7 @@ class Identifiers:
                 terms.add(n)
                 alts.add(r"(?<!\w)" + r"\s+".join(map(re.escape, n.split())) + r"(?!\w)")
         terms |= {json.dumps(t)[1:-1] for t in terms}  # how JSON columns store non-ASCII text
-        pattern = re.compile("|".join(sorted(alts, key=len, reverse=True)), re.I) if alts else None
+        pattern = re.compile("|".join(sorted(alts, key=len, reverse=True)), re.IGNORECASE) if alts else None
         return cls(tuple(sorted(t for t in terms if t)), pattern)
 
     def found_in(self, value: Any) -> bool:
@@ -279,6 +288,8 @@ def _erase(session: Session, people: list[Contact], *, now: datetime, actor: str
     for c in people:
         record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased",
                      entity="contact", entity_id=c.id, detail={"tombstones": len(added)})
+    session.flush()
+    session.expire_all()  # the rows were changed by SQL statements: nothing loaded before may be shown again
     return added
 
 

@@ -4,10 +4,10 @@ Revision ID: 0011
 Revises: 0008
 Create Date: 2026-12-04 18:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-import revteam.store.types
+from alembic import op
 
+import revteam.store.types
 
 revision = '0011'
 down_revision = '0008'
