@@ -54,3 +54,28 @@ def test_a_person_without_email_is_erased_by_external_id(engine, session):
     erase_person(session, source_system="crm", external_id="C-99", now=later(), actor="test")
     text = dump(engine)
     assert "xavera" not in text and "nobleheart" not in text and "c-99" not in text
+
+
+def test_two_erasures_of_one_mailbox_at_once_leave_it_erased_once(engine, sessions):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from revteam.errors import NotFound
+    from revteam.store.models import ErasedIdentity
+    from tests.privacy.people import TAGGED
+
+    with sessions() as s:
+        seed_person(s)
+
+    def erase(address):
+        with sessions() as s:
+            try:
+                return erase_person(s, address, now=later(), actor="test")
+            except NotFound:
+                return []
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(erase, [EMAIL, TAGGED, EMAIL, TAGGED]))
+    assert any(results)
+    with sessions() as s:
+        assert len(s.scalars(select(ErasedIdentity)).all()) == 1
+    assert leftovers(dump(engine)) == []

@@ -250,12 +250,23 @@ def erase_person(session: Session, email: str | None = None, *, contact_id: int 
                  actor_user_id: int | None = None, ledger: Path | None = None) -> list[int]:
     """Erase the person everywhere and keep their tombstones; returns the erased contact ids."""
     with transaction(session):
-        people = find_people(session, email=email, contact_id=contact_id, source_system=source_system,
-                             external_id=external_id)
+        people = _locked(session, find_people(session, email=email, contact_id=contact_id,
+                                              source_system=source_system, external_id=external_id))
         stones = _erase(session, people, now=now, actor=actor, actor_user_id=actor_user_id)
         erased = [c.id for c in people]
     ts.append_to_ledger(ledger, "erased", stones)
     return erased
+
+
+def _locked(session: Session, people: list[Contact]) -> list[Contact]:
+    """The same contacts, locked and read again; a concurrent erasure that committed first leaves none."""
+    rows = session.scalars(select(Contact).where(Contact.id.in_([c.id for c in people]), Contact.source_system != "erased")
+                           .order_by(Contact.id).with_for_update().execution_options(populate_existing=True))
+    locked = list(rows)
+    if not locked:
+        raise NotFound("That person was erased a moment ago (by another request); nothing left to erase.",
+                       code="contact_not_found")
+    return locked
 
 
 def _erase(session: Session, people: list[Contact], *, now: datetime, actor: str,

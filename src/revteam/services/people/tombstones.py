@@ -65,9 +65,13 @@ class Tombstone:
 
 @dataclass(frozen=True)
 class ErasedMatch:
-    """Why a row may not create a contact: which column matched a tombstone, and what to do."""
+    """Why a row may not create a contact, and what to do.
 
-    column: str
+    ``column`` is None on purpose: an import's row error keeps the value of the column it names, and the
+    import run is kept; the message names the column instead, so the erased address is not logged again.
+    """
+
+    column: None
     message: str
 
 
@@ -97,10 +101,10 @@ def erased_identity(session: Session, *, email: str | None, source_system: str |
         except ValueError:
             digests = set()
         if digests & emails:
-            return ErasedMatch("email", "this person asked to be erased; remove the row (their data is not kept). "
-                               "An admin can lift the erasure with `revteam privacy lift --email ...`")
+            return ErasedMatch(None, "the e-mail belongs to a person who asked to be erased; remove the row (their "
+                               "data is not kept). An admin can lift the erasure with `revteam privacy lift --email ...`")
     if source_system and external_id and external_digest(source_system, external_id) in externals:
-        return ErasedMatch("external_id", f"the {source_system} record {external_id} belongs to a person who asked to "
+        return ErasedMatch(None, f"the {source_system} external id belongs to a person who asked to "
                            "be erased; remove the row. An admin can lift it with `revteam privacy lift --source "
                            f"{source_system} --external-id ...`")
     return None
@@ -112,20 +116,36 @@ def is_erased(session: Session, email: str | None, *, source_system: str | None 
 
 
 def add_tombstones(session: Session, stones: Iterable[Tombstone]) -> list[Tombstone]:
-    """Insert the tombstones not yet held; returns the new ones."""
+    """Insert the tombstones not yet held; returns the new ones.
+
+    Two erasures of one mailbox at once (``ana@`` and ``ana+crm@`` by two admins) insert the same digest:
+    the insert skips a digest another transaction committed meanwhile instead of failing.
+    """
     emails, externals = _known(session)
-    added = []
+    added: list[Tombstone] = []
+    rows: dict[str, list[dict[str, Any]]] = {"email": [], "external_id": []}
     for t in stones:
-        if t.kind == "email" and t.digest not in emails:
-            session.add(ErasedIdentity(email_sha256=t.digest, erased_at=t.at))
-            emails.add(t.digest)
-        elif t.kind == "external_id" and t.digest not in externals:
-            session.add(ErasedExternalId(digest=t.digest, erased_at=t.at))
-            externals.add(t.digest)
-        else:
+        held = emails if t.kind == "email" else externals
+        if t.digest in held:
             continue
+        held.add(t.digest)
         added.append(t)
+        key = "email_sha256" if t.kind == "email" else "digest"
+        rows[t.kind].append({key: t.digest, "erased_at": t.at})
+    for kind, model in (("email", ErasedIdentity), ("external_id", ErasedExternalId)):
+        if rows[kind]:
+            session.execute(_insert_skipping_duplicates(session, model).values(rows[kind]))
     return added
+
+
+def _insert_skipping_duplicates(session: Session, model: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model).on_conflict_do_nothing()
 
 
 def remove_tombstones(session: Session, stones: Iterable[Tombstone]) -> list[Tombstone]:
