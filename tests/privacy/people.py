@@ -82,6 +82,9 @@ def seed_person(s: Session) -> dict[str, Any]:
                         channel="email", target="sam@revteam.test", subject="2 lead(s) have no touch yet",
                         body="Unworked leads: Bo Lind, Zofia Quillfeather", created_at=T, next_attempt_at=T,
                         last_error=f"550 mailbox {TAGGED} unknown"))
+    s.add(OutboxMessage(key="group:2:invite:g2", event="digest", user_id=None, channel="email", target=TAGGED,
+                        subject="Your webinar seat", body="Dear Zofia, your seat is confirmed.", created_at=T,
+                        next_attempt_at=T))  # a message *to* her
     s.add(ImportRun(kind="contacts", filename="hubspot-export.csv", sha256="0" * 64, started_at=T, status="partial",
                     errors=[{"row": 3, "column": "email", "message": "duplicate", "value": TAGGED},
                             {"row": 4, "column": "email", "message": "bad", "value": "bo.lind@@nimbus"}],

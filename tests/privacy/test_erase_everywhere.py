@@ -79,3 +79,16 @@ def test_two_erasures_of_one_mailbox_at_once_leave_it_erased_once(engine, sessio
     with sessions() as s:
         assert len(s.scalars(select(ErasedIdentity)).all()) == 1
     assert leftovers(dump(engine)) == []
+
+
+def test_erasure_moves_the_data_versions_so_kept_analytics_copies_drop_the_values(engine, session):
+    from revteam.store.data_versions import read_versions
+
+    seed_person(session)
+    with engine.connect() as conn:
+        before = read_versions(conn)
+    erase_person(session, EMAIL, now=later(), actor="test")
+    with engine.connect() as conn:
+        after = read_versions(conn)
+    moved = {t for t in after if after[t] != before.get(t)}
+    assert {"contacts", "touchpoints", "handoffs", "deals", "stage_changes", "content_usage"} <= moved

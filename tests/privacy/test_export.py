@@ -19,6 +19,7 @@ def test_export_holds_every_kind_of_data_about_the_person(session):
     assert z["handoffs"][0]["reject_note"].startswith("Zofia said")
     assert z["disputes"][0]["reason"] and z["disputes"][0]["votes"][0]["reason"] == "Quillfeather signs POs"
     assert {m["event"] for m in data["outbox_messages"]} == {"assignment", "digest"}
+    assert len(data["outbox_messages"]) == 3
     assert {a["entity"] for a in data["audit_entries"]} == {"contact", "handoff", "import_run"}
     assert data["owner_changes"][0]["reason"] == "Zofia moved to EMEA"
     run = data["import_runs"][0]
