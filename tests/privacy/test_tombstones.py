@@ -146,3 +146,12 @@ def test_a_bad_ledger_is_refused_with_the_line(session, tmp_path, line, message)
 def test_a_missing_ledger_is_refused(session, tmp_path):
     with pytest.raises(InvalidInput, match="No tombstone file"):
         reapply_tombstones(session, tmp_path / "nope.jsonl", now=later(), actor="test")
+
+
+def test_a_live_contact_cannot_take_an_erased_address_or_crm_id(erased, sessions, tmp_path):
+    bo = "bo.lind@nimbus-orbital.io"
+    problems = _rejections(sessions, tmp_path, f"email,external_id\n{bo},{EXTERNAL_ID}\n", source_system="hubspot")
+    assert problems[0][1].startswith("the hubspot external id belongs to a person who asked to be erased")
+    _import(sessions, tmp_path, "email,external_id,first_name\n,BO-1,Bo\n", source_system="crm")
+    problems = _rejections(sessions, tmp_path, f"email,external_id\n{EMAIL},BO-1\n", source_system="crm")
+    assert problems[0][1].startswith("the e-mail belongs to a person who asked to be erased")

@@ -197,8 +197,8 @@ class ContactHandler(Handler):
         account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
         campaign_id = _ref(ctx, row, "original_campaign", "campaign")
         cid = ctx.lookups.contact(email=row.get("email"), external_id=row.get("external_id"))
-        if cid is None and (erased := erased_identity(ctx.session, email=row.get("email"), source_system=ctx.source,
-                                                      external_id=row.get("external_id"))):
+        if erased := erased_identity(ctx.session, email=row.get("email"), source_system=ctx.source,
+                                     external_id=row.get("external_id")):
             raise RowProblem(erased.column, erased.message)
         at = row.get("created_at") or ctx.now
         if cid is None:

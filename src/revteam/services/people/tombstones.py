@@ -93,8 +93,14 @@ def forget_cache(session: Session) -> None:
 
 def erased_identity(session: Session, *, email: str | None, source_system: str | None = None,
                     external_id: str | None = None) -> ErasedMatch | None:
-    """The tombstone a new contact would match (by mailbox or by CRM record), or None."""
+    """The tombstone a contact row would match (by mailbox or by CRM record), or None.
+
+    Asked for every contact row, new or not: a row that finds a live contact by external id must not
+    give it an erased address, nor a live contact found by address an erased person's CRM id.
+    """
     emails, externals = _known(session)
+    if not emails and not externals:
+        return None
     if email:
         try:
             digests = {person_digest(email), hashlib.sha256(email.strip().lower().encode()).hexdigest()}  # + old rows
