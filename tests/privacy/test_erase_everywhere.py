@@ -92,3 +92,31 @@ def test_erasure_moves_the_data_versions_so_kept_analytics_copies_drop_the_value
         after = read_versions(conn)
     moved = {t for t in after if after[t] != before.get(t)}
     assert {"contacts", "touchpoints", "handoffs", "deals", "stage_changes", "content_usage"} <= moved
+
+
+def test_common_first_names_and_short_ids_are_cut_only_where_the_text_is_about_the_person(engine, session):
+    from revteam.store.models import AuditEntry, ImportRun
+
+    may = Contact(email="may.okafor@kestrel.example", first_name="May", last_name="Okafor", source_system="crm",
+                  external_id="17", created_at=later(-9))
+    session.add(may)
+    session.add(OutboxMessage(key="digest:1:x", event="digest", channel="email", target="rep@revteam.test",
+                              subject="Handed over Fri 15 May", body="Due 17 May, 3 leads", created_at=later(-2),
+                              next_attempt_at=later(-2)))
+    session.add(OutboxMessage(key="digest:1:y", event="digest", channel="email", target="rep@revteam.test",
+                              subject="Okafor lead (May)", body="May Okafor, due 15 May", created_at=later(-2),
+                              next_attempt_at=later(-2)))
+    session.add(ImportRun(kind="contacts", filename="crm.csv", sha256="1" * 64, started_at=later(-3), status="rejected",
+                          errors=[{"row": 17, "column": "external_id", "value": "17", "message": "May is short"}]))
+    session.add(AuditEntry(at=later(-3), actor="cli", action="x", entity="deal", entity_id="17",
+                           detail={"note": "moved 17 deals in May"}))
+    session.commit()
+    erase_person(session, "may.okafor@kestrel.example", now=later(), actor="test")
+    bodies = {k: (subj, body) for k, subj, body in session.execute(
+        select(OutboxMessage.key, OutboxMessage.subject, OutboxMessage.body))}
+    assert bodies["digest:1:x"] == ("Handed over Fri 15 May", "Due 17 May, 3 leads")  # not about her
+    assert bodies["digest:1:y"] == ("(erased) lead ((erased))", "(erased), due 15 (erased)")  # about her
+    run = session.scalars(select(ImportRun)).one()
+    assert run.errors == [{"row": 17, "column": "external_id", "value": "(erased)", "message": "(erased) is short"}]
+    assert session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "x")).one() == {
+        "note": "moved 17 deals in May"}

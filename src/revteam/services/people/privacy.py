@@ -89,7 +89,7 @@ def find_people(session: Session, *, email: str | None = None, contact_id: int |
 def _same_mailbox(session: Session, email: str) -> list[Contact]:
     key = person_key(email)
     local, _, domain = key.partition("@")
-    pattern = local.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "+%@" + domain
+    pattern = _escape(local) + "+%@" + _escape(domain)
     rows = session.scalars(select(Contact).where(or_(Contact.email == key, Contact.email.like(pattern, escape="\\")))
                            .order_by(Contact.id))
     return [c for c in rows if c.email and person_key(c.email) == key]
@@ -104,47 +104,83 @@ def _person(session: Session, contact_id: int) -> Person:
 # --- recognising the person in free text -----------------------------------------------------------
 
 
+def _words(text: str) -> str:
+    return r"(?<!\w)" + r"\s+".join(map(re.escape, text.split())) + r"(?!\w)"
+
+
+def _either(alts: set[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(sorted(alts, key=len, reverse=True)), re.IGNORECASE) if alts else None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+
+
 @dataclass(frozen=True)
 class Identifiers:
-    """The person's identifying strings: ``terms`` narrow the rows in SQL, ``pattern`` finds them in text."""
+    """The person's identifying strings, and how a text is recognised as being about them.
+
+    ``strong``  the address (any ``+tag``), the full name, ``source:external_id`` and external ids of four
+                characters or more: a text holding one is about the person;
+    ``exact``   strings that are the person's when a whole value equals them (a short CRM id ``901`` as the
+                ``value`` of an import error; an outbox target that is their address);
+    ``weak``    first or last name alone: cut out only of a text that is about the person, so that a digest
+                dated "15 May" keeps its date when a lead called May is erased;
+    ``terms``   narrow the rows in SQL (``LIKE``) before the patterns decide.
+    """
 
     terms: tuple[str, ...]
-    pattern: re.Pattern[str] | None
+    strong: re.Pattern[str] | None
+    everything: re.Pattern[str] | None
+    exact: frozenset[str]
 
     @classmethod
     def of(cls, contacts: list[Contact]) -> Identifiers:
         terms: set[str] = set()
-        alts: set[str] = set()
+        strong: set[str] = set()
+        weak: set[str] = set()
+        exact: set[str] = set()
         for c in contacts:
             if c.email:
                 key = person_key(c.email)
                 local, _, domain = key.partition("@")
                 terms |= {key, c.email, f"{local}+"}
-                alts.add(re.escape(local) + r"(?:\+[^@\s\"'<>]*)?@" + re.escape(domain))
-            names = [n.strip() for n in (c.first_name, c.last_name) if n and len(n.strip()) >= 2]
-            if c.first_name and c.last_name:
-                names.append(f"{c.first_name.strip()} {c.last_name.strip()}")
+                exact |= {key, c.email.lower()}
+                strong.add(re.escape(local) + r"(?:\+[^@\s\"'<>]*)?@" + re.escape(domain))
+            first, last = (n.strip() if n else "" for n in (c.first_name, c.last_name))
+            if first and last:
+                terms.add(f"{first} {last}")
+                strong.add(_words(f"{first} {last}"))
+            weak |= {_words(n) for n in (first, last) if len(n) >= 2}
             if c.external_id and c.source_system != "erased":
-                names += [c.external_id.strip(), f"{c.source_system}:{c.external_id.strip()}"]
-            for n in names:
-                terms.add(n)
-                alts.add(r"(?<!\w)" + r"\s+".join(map(re.escape, n.split())) + r"(?!\w)")
+                ext = c.external_id.strip()
+                terms |= {ext, f"{c.source_system}:{ext}"}
+                exact.add(ext.lower())
+                strong.add(_words(f"{c.source_system}:{ext}"))
+                if len(ext) >= 4:
+                    strong.add(_words(ext))
         terms |= {json.dumps(t)[1:-1] for t in terms}  # how JSON columns store non-ASCII text
-        pattern = re.compile("|".join(sorted(alts, key=len, reverse=True)), re.IGNORECASE) if alts else None
-        return cls(tuple(sorted(t for t in terms if t)), pattern)
+        return cls(tuple(sorted(t for t in terms if t)), _either(strong), _either(strong | weak), frozenset(exact))
 
     def found_in(self, value: Any) -> bool:
-        if self.pattern is None or value is None:
-            return False
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        return bool(self.pattern.search(text))
+        """Whether the text (or any string inside the JSON) is about the person."""
+        return any(s.strip().lower() in self.exact or (self.strong is not None and self.strong.search(s))
+                   for s in _strings(value))
 
     def scrub(self, value: Any) -> Any:
         """The value with every identifier replaced by ``(erased)``; strings inside JSON too."""
-        if self.pattern is None or value is None:
-            return value
         if isinstance(value, str):
-            return self.pattern.sub(ERASED, value)
+            if value.strip().lower() in self.exact:
+                return ERASED
+            return self.everything.sub(ERASED, value) if self.everything is not None else value
         if isinstance(value, list):
             return [self.scrub(v) for v in value]
         if isinstance(value, dict):
