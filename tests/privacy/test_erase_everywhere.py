@@ -120,3 +120,14 @@ def test_common_first_names_and_short_ids_are_cut_only_where_the_text_is_about_t
     assert run.errors == [{"row": 17, "column": "external_id", "value": "(erased)", "message": "(erased) is short"}]
     assert session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "x")).one() == {
         "note": "moved 17 deals in May"}
+
+
+def test_a_person_known_by_one_name_is_found_by_it(engine, session):
+    c = Contact(email="q@orbit.example", first_name="Quorra", created_at=later(-9))
+    session.add(c)
+    session.add(OutboxMessage(key="digest:2:z", event="digest", channel="email", target="rep@revteam.test",
+                              subject="1 lead", body="Unworked leads: Quorra", created_at=later(-2),
+                              next_attempt_at=later(-2)))
+    session.commit()
+    erase_person(session, "q@orbit.example", now=later(), actor="test")
+    assert "quorra" not in dump(engine)

@@ -159,7 +159,10 @@ class Identifiers:
             if first and last:
                 terms.add(f"{first} {last}")
                 strong.add(_words(f"{first} {last}"))
-            weak |= {_words(n) for n in (first, last) if len(n) >= 2}
+                weak |= {_words(n) for n in (first, last) if len(n) >= 2}
+            elif first or last:  # the one name is how revteam's messages name them (``display_name``)
+                terms.add(first or last)
+                strong.add(_words(first or last))
             if c.external_id and c.source_system != "erased":
                 ext = c.external_id.strip()
                 terms |= {ext, f"{c.source_system}:{ext}"}
