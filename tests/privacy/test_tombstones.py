@@ -155,3 +155,12 @@ def test_a_live_contact_cannot_take_an_erased_address_or_crm_id(erased, sessions
     _import(sessions, tmp_path, "email,external_id,first_name\n,BO-1,Bo\n", source_system="crm")
     problems = _rejections(sessions, tmp_path, f"email,external_id\n{EMAIL},BO-1\n", source_system="crm")
     assert problems[0][1].startswith("the e-mail belongs to a person who asked to be erased")
+
+
+def test_an_unwritable_ledger_stops_the_erasure_before_anything_changes(session, tmp_path):
+    seed_person(session)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the ledger's folder should be")
+    with pytest.raises(InvalidInput, match="cannot be written"):
+        erase_person(session, EMAIL, now=later(), actor="test", ledger=blocker / "ledger.jsonl")
+    assert [c.first_name for c in find_people(session, email=EMAIL)] == ["Zofia", "Zofia"]

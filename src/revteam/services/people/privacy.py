@@ -288,6 +288,7 @@ def erase_person(session: Session, email: str | None = None, *, contact_id: int 
                  source_system: str | None = None, external_id: str | None = None, now: datetime, actor: str,
                  actor_user_id: int | None = None, ledger: Path | None = None) -> list[int]:
     """Erase the person everywhere and keep their tombstones; returns the erased contact ids."""
+    ts.check_ledger(ledger)
     with transaction(session):
         people = _locked(session, find_people(session, email=email, contact_id=contact_id,
                                               source_system=source_system, external_id=external_id))
@@ -352,6 +353,7 @@ def lift_erasure(session: Session, *, email: str | None = None, source_system: s
     """Let a person be created again (they came back and asked); audited. Returns how many tombstones went."""
     if not reason or not reason.strip():
         raise InvalidInput("Say why the erasure is lifted (--reason), for the audit log.", code="reason_required")
+    ts.check_ledger(ledger)
     with transaction(session):
         removed = ts.remove_tombstones(session, ts.stones_for(email=email, source_system=source_system,
                                                               external_id=external_id, at=now))

@@ -189,6 +189,19 @@ def all_tombstones(session: Session) -> list[Tombstone]:
 # --- the ledger outside the database ---------------------------------------------------------------
 
 
+def check_ledger(path: Path | None) -> None:
+    """Refuse to start an erasure whose tombstones could not be written to the ledger afterwards."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise InvalidInput(f"The privacy ledger {path} cannot be written ({e.strerror}); fix REVTEAM_PRIVACY_LEDGER "
+                           "or its folder's permissions. Nothing was erased.", code="ledger_not_writable") from None
+
+
 def append_to_ledger(path: Path | None, event: str, stones: Iterable[Tombstone]) -> None:
     """Append ``erased``/``lifted`` lines (called after the database transaction committed)."""
     if path is None:
@@ -251,6 +264,7 @@ def contact_digests(email: str | None, source_system: str | None, external_id: s
             out.append(("email", person_digest(email)))
         except ValueError:
             pass
+        out.append(("email", hashlib.sha256(email.strip().lower().encode()).hexdigest()))  # erased before +tags
     if source_system and external_id:
         out.append(("external_id", external_digest(source_system, external_id)))
     return out
