@@ -80,7 +80,6 @@ __all__ = [
     "RepProfile",
     "Absence",
     "ErasedIdentity",
-    "ErasedExternalId",
     "TOUCH_TYPES",
     "SALES_TOUCH_TYPES",
     "CONTENT_STATUSES",
@@ -118,4 +117,5 @@ __all__ = [
     "NotificationGroup",
     "GroupMembership",
     "UserChannel",
+    "ErasedExternalId",
 ]
