@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         "SQLite file (`revteam.db.snapshot/`), else `$XDG_CACHE_HOME/revteam/snapshots` (`~/.cache`)."
     )
     digest_hour: int = Field(8, ge=0, le=23, description="Local hour (SLA time zone) at which the daily digest of unworked leads is sent.")
+    privacy_ledger: str = Field(
+        "", description="File, kept apart from the database and its backups, to which every erasure and every lifted "
+        "erasure appends the person's hashed identity (one JSON line each). After restoring a backup run `revteam "
+        "privacy reapply` with it, so nobody erased since the backup comes back (see docs/backup.md). Empty: no "
+        "ledger; export the tombstones with `revteam privacy tombstones export` after erasing."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

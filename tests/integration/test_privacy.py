@@ -1,6 +1,6 @@
 """A person's data can be exported and erased; an erased person cannot be re-imported."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from revteam.services.people.privacy import erase_person, export_person
 from revteam.store.models import AuditEntry, Contact, Touchpoint
 from tests.factories import make_contact, make_touch
 
-NOW = datetime(2026, 3, 16, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 16, tzinfo=UTC)
 
 
 def test_export_then_erase_then_refuse_reimport(session, sessions, tmp_path):
@@ -19,7 +19,8 @@ def test_export_then_erase_then_refuse_reimport(session, sessions, tmp_path):
     make_touch(session, c, url="https://acme.com/pricing?email=ana@acme-rockets.com", properties={"utm": "x"})
     session.commit()
     data = export_person(session, "ANA@acme-rockets.com")
-    assert data["contact"]["title"] == "VP Ops" and len(data["touchpoints"]) == 1
+    person = data["contacts"][0]
+    assert person["contact"]["title"] == "VP Ops" and len(person["touchpoints"]) == 1
     erase_person(session, "ana@acme-rockets.com", now=NOW, actor="test")
     session.commit()
     c = session.get(Contact, c.id)

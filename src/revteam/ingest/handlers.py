@@ -21,7 +21,7 @@ from revteam.errors import InvalidStageMove, RowError
 from revteam.ingest.lookups import Lookups
 from revteam.services.revenue.deal_stages import dated_for_import, move_deal
 from revteam.services.record.lifecycle import apply_stage_move
-from revteam.services.people.privacy import is_erased
+from revteam.services.people.tombstones import erased_identity
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
 
 Row = dict[str, Any]
@@ -197,8 +197,9 @@ class ContactHandler(Handler):
         account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
         campaign_id = _ref(ctx, row, "original_campaign", "campaign")
         cid = ctx.lookups.contact(email=row.get("email"), external_id=row.get("external_id"))
-        if cid is None and is_erased(ctx.session, row.get("email")):
-            raise RowProblem("email", "this person asked to be erased; remove the row (their data is not kept)")
+        if erased := erased_identity(ctx.session, email=row.get("email"), source_system=ctx.source,
+                                     external_id=row.get("external_id")):
+            raise RowProblem(erased.column, erased.message)
         at = row.get("created_at") or ctx.now
         if cid is None:
             c = Contact(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,

@@ -37,6 +37,9 @@ from revteam.store.tables.people import (  # noqa: F401
     User,
     WebSession,
 )
+from revteam.store.tables.privacy import (  # noqa: F401
+    ErasedExternalId,
+)
 from revteam.store.tables.qualify import (  # noqa: F401
     ContactScore,
     ScoringModelRow,
@@ -114,4 +117,5 @@ __all__ = [
     "NotificationGroup",
     "GroupMembership",
     "UserChannel",
+    "ErasedExternalId",
 ]

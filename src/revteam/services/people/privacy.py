@@ -1,76 +1,396 @@
-"""Personal data: export everything held about a person, and erase it on request.
+"""Personal data: export everything held about a person, erase it on request, and keep it erased.
 
-Erasure keeps the revenue record whole (touches, stage changes and deals still count in funnels and
-attribution) but removes what identifies the person: name, e-mail, title, external id, touch URLs and
-properties, context packets and score reasons. The e-mail's SHA-256 is kept so that a later import
-does not bring the person back (the importer rejects such rows with a row error).
+A person is named by e-mail (every contact of that mailbox, whatever its ``+tag``), by contact id, or by
+``(source_system, external_id)`` for people without an e-mail. Erasure keeps the revenue record whole
+(touches, stage changes and deals still count in funnels and attribution) but removes what identifies the
+person, following the column registry in ``privacy_columns``: the person's own rows are blanked (name,
+e-mail, title, external id, touch URLs and properties, handoff notes and context, dispute and vote text,
+score reasons, outbox messages about their handoffs, audit details), and the free-text logs (every outbox
+message, import-run errors and warnings, audit details, owner-change reasons, deal names, scoring
+reviews, content-usage notes) have the person's e-mail, names and external ids cut out. Tombstones
+(``tombstones``) keep hashed identities so no import brings the person back.
+
+Example::
+
+    erase_person(s, email="ana+news@acme.com", now=now, actor="cli")   # erases ana@ and ana+crm@ too
+    export_person(s, source_system="hubspot", external_id="901")        # JSON-ready dict
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, Table, cast, or_, select, update
 from sqlalchemy.orm import Session
 
-from revteam.errors import NotFound
+from revteam.domain.identity import normalise_email, person_key
+from revteam.errors import InvalidInput, NotFound
+from revteam.services.people import tombstones as ts
+from revteam.services.people.privacy_columns import COLUMNS, ERASED, OWNED_ROWS, Person
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction
-from revteam.store.models import ContactScore, ErasedIdentity, Handoff
-from revteam.store.models import Contact, DealContact, StageChange, Touchpoint
+from revteam.store.models import (
+    Base,
+    Contact,
+    ContactScore,
+    DealContact,
+    Dispute,
+    DisputeVote,
+    Handoff,
+    StageChange,
+    Touchpoint,
+)
+
+email_digest = ts.email_tombstone  # the name older callers used
+is_erased = ts.is_erased
+erased_identity = ts.erased_identity
 
 
-def email_digest(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+# --- finding the person ----------------------------------------------------------------------------
 
 
-def is_erased(session: Session, email: str | None) -> bool:
-    return bool(email) and session.get(ErasedIdentity, email_digest(email)) is not None  # type: ignore[arg-type]
+def find_people(session: Session, *, email: str | None = None, contact_id: int | None = None,
+                source_system: str | None = None, external_id: str | None = None) -> list[Contact]:
+    """The contacts that are this person: one mailbox (any ``+tag``), one contact id, or one CRM record."""
+    given = [x for x in (email, contact_id, external_id) if x not in (None, "")]
+    if len(given) != 1:
+        raise InvalidInput("Name the person one way: by e-mail, by contact id, or by external id (with its "
+                           "source system).", code="person_required")
+    if contact_id is not None:
+        c = session.get(Contact, contact_id)
+        if c is None:
+            raise NotFound(f"No contact with id {contact_id}.", code="contact_not_found")
+        return [c] + ([o for o in _same_mailbox(session, c.email) if o.id != c.id] if c.email else [])
+    if external_id:
+        q = select(Contact).where(Contact.external_id == external_id.strip())
+        if source_system:
+            q = q.where(Contact.source_system == source_system.strip())
+        found = list(session.scalars(q.order_by(Contact.id)))
+        if not found:
+            where = f" in {source_system}" if source_system else ""
+            raise NotFound(f"No contact with external id {external_id}{where}.", code="contact_not_found")
+        return found
+    try:
+        normalise_email(email)
+    except ValueError as e:
+        raise InvalidInput(str(e), code="bad_email") from None
+    found = _same_mailbox(session, email or "")
+    if not found:
+        raise NotFound(f"No contact with e-mail {email} (or the same address with a +tag).", code="contact_not_found")
+    return found
 
 
-def _contact(session: Session, email: str) -> Contact:
-    c = session.scalar(select(Contact).where(Contact.email == email.strip().lower()))
-    if c is None:
-        raise NotFound(f"No contact with e-mail {email}.", code="contact_not_found")
-    return c
+def _same_mailbox(session: Session, email: str) -> list[Contact]:
+    key = person_key(email)
+    local, _, domain = key.partition("@")
+    pattern = _escape(local) + "+%@" + _escape(domain)
+    rows = session.scalars(select(Contact).where(or_(Contact.email == key, Contact.email.like(pattern, escape="\\")))
+                           .order_by(Contact.id))
+    return [c for c in rows if c.email and person_key(c.email) == key]
 
 
-def export_person(session: Session, email: str) -> dict[str, Any]:
-    c = _contact(session, email)
+def _person(session: Session, contact_id: int) -> Person:
+    hids = tuple(session.scalars(select(Handoff.id).where(Handoff.contact_id == contact_id).order_by(Handoff.id)))
+    dids = tuple(session.scalars(select(Dispute.id).where(Dispute.handoff_id.in_(hids)))) if hids else ()
+    return Person(contact_id, hids, dids)
+
+
+# --- recognising the person in free text -----------------------------------------------------------
+
+
+def _words(text: str) -> str:
+    return r"(?<!\w)" + r"\s+".join(map(re.escape, text.split())) + r"(?!\w)"
+
+
+def _either(alts: set[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(sorted(alts, key=len, reverse=True)), re.IGNORECASE) if alts else None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """The person's identifying strings, and how a text is recognised as being about them.
+
+    ``strong``  the address (any ``+tag``), the full name, ``source:external_id`` and external ids of four
+                characters or more: a text holding one is about the person;
+    ``exact``   strings that are the person's when a whole value equals them (a short CRM id ``901`` as the
+                ``value`` of an import error; an outbox target that is their address);
+    ``weak``    first or last name alone: cut out only of a text that is about the person, so that a digest
+                dated "15 May" keeps its date when a lead called May is erased;
+    ``terms``   narrow the rows in SQL (``LIKE``) before the patterns decide.
+    """
+
+    terms: tuple[str, ...]
+    strong: re.Pattern[str] | None
+    everything: re.Pattern[str] | None
+    exact: frozenset[str]
+
+    @classmethod
+    def of(cls, contacts: list[Contact]) -> Identifiers:
+        terms: set[str] = set()
+        strong: set[str] = set()
+        weak: set[str] = set()
+        exact: set[str] = set()
+        for c in contacts:
+            if c.email:
+                key = person_key(c.email)
+                local, _, domain = key.partition("@")
+                terms |= {key, c.email, f"{local}+"}
+                exact |= {key, c.email.lower()}
+                strong.add(re.escape(local) + r"(?:\+[^@\s\"'<>]*)?@" + re.escape(domain))
+            first, last = (n.strip() if n else "" for n in (c.first_name, c.last_name))
+            if first and last:
+                terms.add(f"{first} {last}")
+                strong.add(_words(f"{first} {last}"))
+                weak |= {_words(n) for n in (first, last) if len(n) >= 2}
+            elif first or last:  # the one name is how revteam's messages name them (``display_name``)
+                terms.add(first or last)
+                strong.add(_words(first or last))
+            if c.external_id and c.source_system != "erased":
+                ext = c.external_id.strip()
+                terms |= {ext, f"{c.source_system}:{ext}"}
+                exact.add(ext.lower())
+                strong.add(_words(f"{c.source_system}:{ext}"))
+                if len(ext) >= 4:
+                    strong.add(_words(ext))
+        terms |= {json.dumps(t)[1:-1] for t in terms}  # how JSON columns store non-ASCII text
+        return cls(tuple(sorted(t for t in terms if t)), _either(strong), _either(strong | weak), frozenset(exact))
+
+    def found_in(self, value: Any) -> bool:
+        """Whether the text (or any string inside the JSON) is about the person."""
+        return any(s.strip().lower() in self.exact or (self.strong is not None and self.strong.search(s))
+                   for s in _strings(value))
+
+    def scrub(self, value: Any) -> Any:
+        """The value with every identifier replaced by ``(erased)``; strings inside JSON too."""
+        if isinstance(value, str):
+            if value.strip().lower() in self.exact:
+                return ERASED
+            return self.everything.sub(ERASED, value) if self.everything is not None else value
+        if isinstance(value, list):
+            return [self.scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {self.scrub(k) if isinstance(k, str) else k: self.scrub(v) for k, v in value.items()}
+        return value
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def _mentioning(session: Session, name: str, columns: list[str], ids: Identifiers) -> Iterator[Any]:
+    """Rows of ``name`` whose ``columns`` mention the person (SQL narrows with LIKE, the pattern decides)."""
+    if not ids.terms or not columns:
+        return
+    t = _table(name)
+    like = [cast(t.c[col], String).ilike("%" + _escape(term) + "%", escape="\\") for col in columns for term in ids.terms]
+    for row in session.execute(select(t).where(or_(*like))).mappings():
+        if any(ids.found_in(row[col]) for col in columns):
+            yield row
+
+
+def _escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _scrub_columns(name: str) -> list[str]:
+    return [col for col, rule in COLUMNS[name].items() if rule.scrub]
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+
+def export_person(session: Session, email: str | None = None, *, contact_id: int | None = None,
+                  source_system: str | None = None, external_id: str | None = None) -> dict[str, Any]:
+    """Everything held about the person, ready for JSON (``revteam privacy export``)."""
+    people = find_people(session, email=email, contact_id=contact_id, source_system=source_system,
+                         external_id=external_id)
+    ids = Identifiers.of(people)
+    out: dict[str, Any] = {"contacts": [_export_contact(session, c) for c in people]}
+    persons = [_person(session, c.id) for c in people]
+    for table, key in (("outbox", "outbox_messages"), ("audit_log", "audit_entries"), ("owner_changes", "owner_changes")):
+        t = _table(table)
+        rows: dict[Any, dict[str, Any]] = {}
+        for p in persons:
+            for r in session.execute(select(t).where(OWNED_ROWS[table](t, p))).mappings():
+                rows[r["id"]] = dict(r)
+        for r in _mentioning(session, table, _scrub_columns(table), ids):
+            rows.setdefault(r["id"], dict(r))
+        out[key] = [rows[i] for i in sorted(rows)]
+    runs = []
+    for r in _mentioning(session, "import_runs", _scrub_columns("import_runs"), ids):
+        runs.append({"id": r["id"], "kind": r["kind"], "filename": r["filename"], "started_at": r["started_at"],
+                     "status": r["status"],
+                     "errors": [e for e in (r["errors"] or []) if ids.found_in(e)],
+                     "warnings": [w for w in (r["warnings"] or []) if ids.found_in(w)]})
+    out["import_runs"] = runs
+    for table in ("deals", "scoring_reviews", "content_usage"):
+        out.setdefault("mentions", {})[table] = [dict(r) for r in _mentioning(session, table, _scrub_columns(table), ids)]
+    return out
+
+
+def _export_contact(session: Session, c: Contact) -> dict[str, Any]:
     touches = session.scalars(select(Touchpoint).where(Touchpoint.contact_id == c.id).order_by(Touchpoint.occurred_at))
     changes = session.scalars(select(StageChange).where(StageChange.contact_id == c.id).order_by(StageChange.changed_at))
     score = session.get(ContactScore, c.id)
+    handoffs = list(session.scalars(select(Handoff).where(Handoff.contact_id == c.id).order_by(Handoff.id)))
+    disputes = list(session.scalars(select(Dispute).where(Dispute.handoff_id.in_([h.id for h in handoffs])))) \
+        if handoffs else []
+    links = session.scalars(select(DealContact).where(DealContact.contact_id == c.id))
     return {
         "contact": {k: getattr(c, k) for k in ("id", "email", "first_name", "last_name", "title", "persona", "consent",
-                                               "original_source", "stage", "created_at", "source_system", "external_id")},
-        "account": c.account.name if c.account else None,
+                                               "original_source", "stage", "stage_changed_at", "created_at",
+                                               "source_system", "external_id")},
+        "account": None if c.account is None else {"id": c.account.id, "name": c.account.name,
+                                                    "domain": c.account.domain},
         "touchpoints": [{"type": t.type, "channel": t.channel, "url": t.url, "occurred_at": t.occurred_at,
-                         "properties": t.properties} for t in touches],
-        "stage_changes": [{"from": s.from_stage, "to": s.to_stage, "at": s.changed_at, "reason": s.reason} for s in changes],
-        "deals": [dc.deal_id for dc in session.scalars(select(DealContact).where(DealContact.contact_id == c.id))],
-        "score": None if score is None else {"total": score.total, "reasons": score.reasons},
-        "handoffs": [{"id": h.id, "status": h.status, "handed_at": h.handed_at, "reject_note": h.reject_note}
-                     for h in session.scalars(select(Handoff).where(Handoff.contact_id == c.id))],
+                         "properties": t.properties, "source_system": t.source_system, "external_id": t.external_id}
+                        for t in touches],
+        "stage_changes": [{"from": s.from_stage, "to": s.to_stage, "at": s.changed_at, "reason": s.reason,
+                           "rule": s.actor_rule} for s in changes],
+        "deals": [{"id": dc.deal_id, "role": dc.role, "name": dc.deal.name, "stage": dc.deal.stage,
+                   "outcome": dc.deal.outcome, "amount": dc.deal.amount, "currency": dc.deal.currency} for dc in links],
+        "score": None if score is None else {"total": score.total, "fit": score.fit, "engagement": score.engagement,
+                                             "is_mql": score.is_mql, "reasons": score.reasons,
+                                             "scored_at": score.scored_at},
+        "handoffs": [{"id": h.id, "kind": h.kind, "status": h.status, "handed_at": h.handed_at,
+                      "reject_reason": h.reject_reason, "reject_note": h.reject_note,
+                      "routing_reason": h.routing_reason, "context": h.context} for h in handoffs],
+        "disputes": [{"id": d.id, "handoff_id": d.handoff_id, "opened_at": d.opened_at, "reason": d.reason,
+                      "outcome": d.outcome, "summary": d.summary,
+                      "votes": [{"choice": v.choice, "reason": v.reason, "voted_at": v.voted_at}
+                                for v in session.scalars(select(DisputeVote).where(DisputeVote.dispute_id == d.id))]}
+                     for d in disputes],
     }
 
 
-def erase_person(session: Session, email: str, *, now: datetime, actor: str, actor_user_id: int | None = None) -> int:
+# --- erase -----------------------------------------------------------------------------------------
+
+
+def erase_person(session: Session, email: str | None = None, *, contact_id: int | None = None,
+                 source_system: str | None = None, external_id: str | None = None, now: datetime, actor: str,
+                 actor_user_id: int | None = None, ledger: Path | None = None) -> list[int]:
+    """Erase the person everywhere and keep their tombstones; returns the erased contact ids."""
+    ts.check_ledger(ledger)
     with transaction(session):
-        c = _contact(session, email)
-        digest = email_digest(c.email or email)
-        if session.get(ErasedIdentity, digest) is None:
-            session.add(ErasedIdentity(email_sha256=digest, erased_at=now))
-        c.email = c.first_name = c.last_name = c.title = c.persona = None
-        c.external_id = f"erased-{c.id}"
-        c.source_system = "erased"
-        c.consent = "opted_out"
-        session.execute(update(Touchpoint).where(Touchpoint.contact_id == c.id).values(url=None, properties=None))
-        session.execute(update(StageChange).where(StageChange.contact_id == c.id, StageChange.reason.is_not(None))
-                        .values(reason="(erased)"))
-        session.execute(update(Handoff).where(Handoff.contact_id == c.id).values(context=None, reject_note=None))
-        session.execute(update(ContactScore).where(ContactScore.contact_id == c.id).values(reasons=None))
-        record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased", entity="contact",
-                     entity_id=c.id)
-    return c.id
+        people = _locked(session, find_people(session, email=email, contact_id=contact_id,
+                                              source_system=source_system, external_id=external_id))
+        stones = _erase(session, people, now=now, actor=actor, actor_user_id=actor_user_id)
+        erased = [c.id for c in people]
+    ts.append_to_ledger(ledger, "erased", stones)
+    return erased
+
+
+def _locked(session: Session, people: list[Contact]) -> list[Contact]:
+    """The same contacts, locked and read again; a concurrent erasure that committed first leaves none."""
+    rows = session.scalars(select(Contact).where(Contact.id.in_([c.id for c in people]), Contact.source_system != "erased")
+                           .order_by(Contact.id).with_for_update().execution_options(populate_existing=True))
+    locked = list(rows)
+    if not locked:
+        raise NotFound("That person was erased a moment ago (by another request); nothing left to erase.",
+                       code="contact_not_found")
+    return locked
+
+
+def _erase(session: Session, people: list[Contact], *, now: datetime, actor: str,
+           actor_user_id: int | None) -> list[ts.Tombstone]:
+    ids = Identifiers.of(people)
+    stones = []
+    for c in people:
+        if c.email:
+            stones.append(ts.Tombstone("email", ts.email_tombstone(c.email), now))
+        if c.external_id and c.source_system != "erased":
+            stones.append(ts.Tombstone("external_id", ts.external_digest(c.source_system, c.external_id), now))
+    added = ts.add_tombstones(session, stones)
+    session.flush()
+    for c in people:
+        p = _person(session, c.id)
+        for name, owner in OWNED_ROWS.items():
+            values = {col: (r.blank(c.id) if callable(r.blank) else r.blank)
+                      for col, r in COLUMNS[name].items() if r.blanks}
+            if values:
+                t = _table(name)
+                session.execute(update(t).where(owner(t, p)).values(**values))
+        session.expire(c)
+    for name in sorted(COLUMNS):
+        cols = _scrub_columns(name)
+        t = _table(name)
+        pk = list(t.primary_key.columns)
+        for row in list(_mentioning(session, name, cols, ids)):
+            session.execute(update(t).where(*[k == row[k.name] for k in pk])
+                            .values(**{col: ids.scrub(row[col]) for col in cols}))
+    for c in people:
+        record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased",
+                     entity="contact", entity_id=c.id, detail={"tombstones": len(added)})
+    session.flush()
+    session.expire_all()  # the rows were changed by SQL statements: nothing loaded before may be shown again
+    return added
+
+
+# --- tombstones: lift, export, re-apply after a restore --------------------------------------------
+
+
+def lift_erasure(session: Session, *, email: str | None = None, source_system: str | None = None,
+                 external_id: str | None = None, reason: str, now: datetime, actor: str,
+                 actor_user_id: int | None = None, ledger: Path | None = None) -> int:
+    """Let a person be created again (they came back and asked); audited. Returns how many tombstones went."""
+    if not reason or not reason.strip():
+        raise InvalidInput("Say why the erasure is lifted (--reason), for the audit log.", code="reason_required")
+    ts.check_ledger(ledger)
+    with transaction(session):
+        removed = ts.remove_tombstones(session, ts.stones_for(email=email, source_system=source_system,
+                                                              external_id=external_id, at=now))
+        if not removed:
+            raise NotFound("No erasure is recorded for that person.", code="tombstone_not_found")
+        record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="privacy.erasure_lifted",
+                     entity="tombstone", detail={"kinds": [t.kind for t in removed], "reason": reason.strip()})
+    ts.append_to_ledger(ledger, "lifted", removed)
+    return len(removed)
+
+
+def export_tombstones(session: Session, path: Path) -> int:
+    """Write every tombstone to ``path`` (keep it apart from the database backups); returns how many."""
+    return ts.write_ledger(path, ts.all_tombstones(session))
+
+
+@dataclass(frozen=True)
+class Reapplied:
+    tombstones_added: int
+    contacts_erased: list[int]
+
+
+def reapply_tombstones(session: Session, path: Path, *, now: datetime, actor: str,
+                       actor_user_id: int | None = None) -> Reapplied:
+    """After restoring a backup: put back the tombstones of ``path`` and erase again whoever they match."""
+    stones = ts.read_ledger(path)
+    with transaction(session):
+        added = ts.add_tombstones(session, stones)
+        session.flush()
+        wanted = {(t.kind, t.digest) for t in stones}
+        rows = session.execute(select(Contact.id, Contact.email, Contact.source_system, Contact.external_id)
+                               .where(Contact.source_system != "erased")).all()
+        hits = [cid for cid, email, src, ext in rows if wanted & set(ts.contact_digests(email, src, ext))]
+        people = [c for c in (session.get(Contact, cid) for cid in hits) if c is not None]
+        if people:
+            _erase(session, people, now=now, actor=actor, actor_user_id=actor_user_id)
+        record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="privacy.tombstones_reapplied",
+                     entity="tombstone", detail={"added": len(added), "erased_contacts": hits})
+    return Reapplied(len(added), hits)
+
