@@ -26,6 +26,7 @@ from revteam.web.api import ingest as api_ingest
 from revteam.web.api import records as api_records
 from revteam.web.api import reports as api_reports
 from revteam.web.api import settings as api_settings
+from revteam.web.api import tokens as api_tokens
 from revteam.web.api.models import TouchpointEvent
 from revteam.web.deps import authorize
 from revteam.web.errors import install_error_handlers
@@ -45,6 +46,7 @@ from revteam.web.pages import (
     notifications,
     reports,
     scoring,
+    tokens,
     users,
 )
 from revteam.web.templating import STATIC_DIR
@@ -135,7 +137,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for module in (auth, home, accounts, contacts, deals, users, apidocs, inbox, reports, disputes, scoring, agreement,
-                   notifications, analytics):
+                   notifications, analytics, tokens):
         app.include_router(module.router, max_body_size=PAGE_BODY_LIMIT)
     app.include_router(imports.router, max_body_size=upload_limit)
 
@@ -152,5 +154,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                        max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_settings.notifications_router, prefix=API_PREFIX, tags=["notifications"],
                        max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_tokens.router, prefix=API_PREFIX, tags=["access"], max_body_size=PAGE_BODY_LIMIT)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
