@@ -1,6 +1,8 @@
 """The app factory: ``create_app(runtime) -> FastAPI``.
 
-Wires the routers (one per area), the static files, the error handlers, the security headers and
+Wires the routers (one per area), the static files, the error handlers, the security headers (HSTS in
+production and over HTTPS), the proxy headers of trusted proxies (``REVTEAM_TRUSTED_PROXIES``: uvicorn's
+``ProxyHeadersMiddleware``, so the client address and scheme are the real ones) and
 the app-wide ``authorize`` dependency that applies ``policy.POLICY`` to every route. While it serves, the
 analytics warm-up thread runs (``web/warm.py``, ``REVTEAM_WARM_ANALYTICS``). Request bodies
 are capped (``web/limits.py``): page forms at 1 MiB, touchpoint batches at 32 MiB, imports at
@@ -16,6 +18,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from revteam import __version__
 from revteam.runtime import Runtime, build_runtime
@@ -133,7 +136,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                  (f"{API_PREFIX}/touchpoints", TOUCHPOINT_BODY_LIMIT)),
     )
     app.add_middleware(BodyLimit, limits=limits, upload_mb=settings.max_upload_mb)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds, production=settings.is_production)
+    if settings.trusted_proxies.strip():  # outermost: every layer sees the client's address and scheme
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for module in (auth, home, accounts, contacts, deals, users, apidocs, inbox, reports, disputes, scoring, agreement,
