@@ -305,7 +305,7 @@ def refusal(route_name: str, role: str) -> str:
 def scope_refusal(route_name: str, scope: str) -> str:
     """Why a token of ``scope`` is refused ``route_name``, and which scope would do."""
     rule = rule_for(route_name)
-    accepted = sorted((rule.scopes if rule else frozenset()) | {"full"})
+    accepted = [s for s in ("read", "ingest") if rule and s in rule.scopes] + ["full"]
     return (f"This API token's scope ({scope}) does not cover this call; it needs a token with scope "
             f"{' or '.join(accepted)}. Create one on your API tokens page (/tokens).")
 
