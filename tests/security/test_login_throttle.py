@@ -3,14 +3,20 @@ a clear message, 429 with Retry-After on the web, and no password check at all w
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from revteam.domain.login_throttle import KeyState, ThrottleRule, after_failure, minutes_to_wait, wait_left
+from revteam.domain.login_throttle import (
+    KeyState,
+    ThrottleRule,
+    after_failure,
+    minutes_to_wait,
+    wait_left,
+)
 from revteam.security import verify_password
 from revteam.services.people.access import LoginFailed, TooManyAttempts, log_in
 from revteam.services.people.throttle import LoginLimits
@@ -19,7 +25,7 @@ from revteam.web.deps import get_now
 from tests.factories import make_user
 from tests.web.conftest import PASSWORD, new_client
 
-NINE = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RULE = ThrottleRule(limit=5)
 
 

@@ -69,15 +69,15 @@ def test_hsts_follows_the_scheme_a_trusted_proxy_reports(runtime: Any) -> None:
 # ---------------------------------------------------------------- the image and the compose file
 def test_dockerfile_builds_from_slim_runs_as_a_user_and_serves() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    stages = re.findall(r"^FROM (\S+)", text, re.M)
+    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
     assert stages and all(re.fullmatch(r"python:3\.1[1-9]-slim( AS \w+)?", s) or s.startswith("python:3.1") for s in stages)
     assert all(s.endswith("-slim") for s in stages)
-    users = re.findall(r"^USER (\S+)", text, re.M)
+    users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    for src in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M):
+    for src in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.MULTILINE):
         for path in src.split():
             assert (ROOT / path).exists(), f"the Dockerfile copies {path}, which is not in the repository"
-    cmd = re.findall(r'^CMD \[(.+)\]', text, re.M)[-1]
+    cmd = re.findall(r'^CMD \[(.+)\]', text, re.MULTILINE)[-1]
     assert [p.strip().strip('"') for p in cmd.split(",")] == ["revteam", "serve"]
     assert "REVTEAM_ENV=production" in text and "/healthz" in text
     ignored = (ROOT / ".dockerignore").read_text().split()
@@ -135,7 +135,7 @@ def test_the_license_is_the_full_apache_2_text() -> None:
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text and "END OF TERMS AND CONDITIONS" in text
-    assert len(re.findall(r"^\s+\d\. ", text, re.M)) >= 9  # the nine sections
+    assert len(re.findall(r"^\s+\d\. ", text, re.MULTILINE)) >= 9  # the nine sections
     assert 'license = "Apache-2.0"' in (ROOT / "pyproject.toml").read_text()
 
 

@@ -5,7 +5,7 @@ checked when saved and again when sent (DNS rebinding). Resolvers are fakes: no 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,7 +15,12 @@ from sqlalchemy import select
 
 from revteam.delivery.channels import AppriseSender, DeliveryFailed
 from revteam.delivery.outbox import notify_user, set_preference
-from revteam.delivery.targets import AllowedHosts, TargetRefused, check_target, system_resolver
+from revteam.delivery.targets import (
+    AllowedHosts,
+    TargetRefused,
+    check_target,
+    system_resolver,
+)
 from revteam.delivery.worker import deliver_due
 from revteam.errors import InvalidInput
 from revteam.services.notify.settings import save_notification_settings
@@ -23,7 +28,7 @@ from revteam.store.models import OutboxMessage, User, UserChannel
 from tests.factories import make_user
 from tests.web.conftest import api_token_for, bearer, csrf_of, logged_in_client
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOBODY = AllowedHosts()
 
 
@@ -136,7 +141,7 @@ def test_a_host_that_rebinds_to_loopback_after_saving_gets_no_request(session, s
     hits: list[str] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             hits.append(self.path)
             self.send_response(200)
             self.end_headers()

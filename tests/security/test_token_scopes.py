@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,9 +30,15 @@ from revteam.store.models import ApiToken, AuditEntry, User
 from revteam.web import policy
 from revteam.web.deps import get_now
 from tests.factories import make_user
-from tests.web.conftest import api_token_for, bearer, csrf_of, logged_in_client, new_client
+from tests.web.conftest import (
+    api_token_for,
+    bearer,
+    csrf_of,
+    logged_in_client,
+    new_client,
+)
 
-NINE = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

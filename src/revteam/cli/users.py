@@ -4,15 +4,27 @@ so the CLI (like an admin) issues them only for service accounts (``services/peo
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import typer
 from rich.table import Table
 
-from revteam.cli.common import JsonOption, console, print_json, runtime, translate_errors
+from revteam.cli.common import (
+    JsonOption,
+    console,
+    print_json,
+    runtime,
+    translate_errors,
+)
 from revteam.domain.roles import ROLES
 from revteam.domain.token_scopes import MAX_TOKEN_DAYS, SCOPES
-from revteam.services.people.users import add_user, all_tokens, all_users, issue_token_by_email, revoke_token
+from revteam.services.people.users import (
+    add_user,
+    all_tokens,
+    all_users,
+    issue_token_by_email,
+    revoke_token,
+)
 
 app = typer.Typer(help="People and access: add users and service accounts, list them, issue, list and revoke API "
                   "tokens.", no_args_is_help=True)
@@ -36,7 +48,7 @@ def add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with runtime() as rt, rt.sessions() as s:
         user = add_user(s, email=email, name=name, role=role, password=password, team=team,
-                        now=datetime.now(timezone.utc), service=service)
+                        now=datetime.now(UTC), service=service)
         console.print(f"Added {user.email} as {user.role}{' (service account)' if service else ''}.")
 
 
@@ -73,7 +85,7 @@ def token(
     """Issue an API token for a service account (printed once; only its hash is stored). People create their
     own tokens on the web (API tokens page)."""
     with runtime() as rt, rt.sessions() as s:
-        issued = issue_token_by_email(s, email, name=name, scope=scope, days=days, now=datetime.now(timezone.utc),
+        issued = issue_token_by_email(s, email, name=name, scope=scope, days=days, now=datetime.now(UTC),
                                       default_days=rt.settings.token_days)
         expires = issued.record.expires_at
     console.print(f"API token ({issued.record.scope}, expires {expires:%Y-%m-%d}; shown once, store it now):")
@@ -105,5 +117,5 @@ def tokens(json_: bool = JsonOption) -> None:
 def revoke(token_id: int = typer.Argument(..., help="The token's id (see `revteam users tokens`).", min=1)) -> None:
     """Revoke an API token: calls with it get 401 from then on."""
     with runtime() as rt, rt.sessions() as s:
-        row = revoke_token(s, token_id, by=None, now=datetime.now(timezone.utc))
+        row = revoke_token(s, token_id, by=None, now=datetime.now(UTC))
         console.print(f"Token {row.id} ({row.prefix}…) revoked.")

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
-from revteam.delivery.targets import AllowedHosts, Resolver, TargetRefused, check_target, system_resolver
+from revteam.delivery.targets import (
+    AllowedHosts,
+    Resolver,
+    TargetRefused,
+    check_target,
+    system_resolver,
+)
 from revteam.errors import RevteamError
 from revteam.store.models import OutboxMessage
 

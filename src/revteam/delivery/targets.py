@@ -81,7 +81,7 @@ class AllowedHosts:
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def parse(cls, text: str | Iterable[str]) -> "AllowedHosts":
+    def parse(cls, text: str | Iterable[str]) -> AllowedHosts:
         items = text.split(",") if isinstance(text, str) else list(text)
         names, networks = set(), []
         for item in (i.strip().lower() for i in items):

@@ -39,8 +39,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from revteam.domain.login_throttle import minutes_to_wait
 from revteam.errors import RevteamError
 from revteam.security import hash_password, new_token, token_digest, verify_password
-from revteam.services.people.throttle import LoginLimits, clear, keys_for, longest_wait, record_failure
-from revteam.services.people.tokens import TokenCaller, caller_for_api_token, user_for_api_token
+from revteam.services.people.throttle import (
+    LoginLimits,
+    clear,
+    keys_for,
+    longest_wait,
+    record_failure,
+)
+from revteam.services.people.tokens import (
+    TokenCaller,
+    caller_for_api_token,
+    user_for_api_token,
+)
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction, unit_of_work
 from revteam.store.models import User, WebSession

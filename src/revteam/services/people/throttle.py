@@ -20,7 +20,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from revteam.domain.login_throttle import KeyState, ThrottleRule, after_failure, wait_left
+from revteam.domain.login_throttle import (
+    KeyState,
+    ThrottleRule,
+    after_failure,
+    wait_left,
+)
 from revteam.store.models import LoginThrottle
 
 MAX_KEY = 300
@@ -34,7 +39,7 @@ class LoginLimits:
     address: ThrottleRule = field(default_factory=lambda: ThrottleRule(limit=20))
 
     @classmethod
-    def of(cls, *, per_account: int, per_address: int, block_minutes: int) -> "LoginLimits":
+    def of(cls, *, per_account: int, per_address: int, block_minutes: int) -> LoginLimits:
         first = timedelta(minutes=block_minutes)
         return cls(ThrottleRule(limit=per_account, first_block=first),
                    ThrottleRule(limit=per_address, first_block=first))

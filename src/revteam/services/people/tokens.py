@@ -32,7 +32,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revteam.domain.token_scopes import DEFAULT_TOKEN_DAYS, FULL, ScopeError, check_scope, expiry
+from revteam.domain.token_scopes import (
+    DEFAULT_TOKEN_DAYS,
+    FULL,
+    ScopeError,
+    check_scope,
+    expiry,
+)
 from revteam.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from revteam.security import API_TOKEN_PREFIX, new_token, token_digest
 from revteam.services.record.audit import record_audit

@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session, selectinload
 from revteam.domain.identity import normalise_email
 from revteam.errors import Conflict, InvalidInput, NotFound
 from revteam.security import MIN_PASSWORD_LENGTH, hash_password
-from revteam.services.record.audit import record_audit
-from revteam.store.db import transaction
 from revteam.services.people.tokens import (  # noqa: F401 - the token use cases, re-exported for the faces
     IssuedToken,
     all_tokens,
@@ -30,6 +28,8 @@ from revteam.services.people.tokens import (  # noqa: F401 - the token use cases
     tokens_of,
     user_for_api_token,
 )
+from revteam.services.record.audit import record_audit
+from revteam.store.db import transaction
 from revteam.store.models import ROLES, ApiToken, Team, User, WebSession
 
 

@@ -7,11 +7,10 @@ Revision ID: 0010
 Revises: 0008
 Create Date: 2026-12-04 18:00:00.000000
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0010'
 down_revision = '0008'
@@ -25,7 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens') as batch:
         batch.add_column(sa.Column('scope', sa.String(length=20), server_default='full', nullable=False))
         batch.add_column(sa.Column('expires_at', sa.DateTime(), nullable=True))
-    cutoff = (datetime.now(timezone.utc) + timedelta(days=90)).replace(tzinfo=None)
+    cutoff = (datetime.now(UTC) + timedelta(days=90)).replace(tzinfo=None)
     tokens = sa.table('api_tokens', sa.column('expires_at', sa.DateTime()))
     op.execute(tokens.update().where(tokens.c.expires_at.is_(None)).values(expires_at=cutoff))
     op.create_table('login_throttles',
