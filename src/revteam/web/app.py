@@ -67,11 +67,14 @@ its actions, disputes, SLA reports, campaign follow-up, the scoring model, the S
 notification settings), and every analytics answer (`/api/v1/analytics/...`: funnel, attribution,
 content ROI, revenue, the forecast, the handoff reports; the same numbers as the pages and the CLI).
 
-**Authentication.** Every call sends `Authorization: Bearer <token>`. An admin issues tokens on the
-Users page or with `revteam users token EMAIL`. A missing, unknown or revoked token gets 401; a role
-that may not use an endpoint gets 403 (touchpoints and imports: admin and marketing; the inbox: reps,
-leaders and admins; disputes: marketing opens, the committee votes; the SLA: leaders and admins propose
-and sign; the scoring model: marketing and admins change it, leaders read it).
+**Authentication.** Every call sends `Authorization: Bearer <token>`. People create their own tokens on
+their API tokens page (`/tokens`); admins issue tokens for service accounts on the Users page or with
+`revteam users token EMAIL`. A token has a scope (`read`: the GET routes; `ingest`: touchpoints and
+imports; `full`: everything its user's role allows) and an expiry. A missing, unknown, revoked or expired
+token gets 401; a role that may not use an endpoint, or a token whose scope does not cover it, gets 403
+(touchpoints and imports: admin and marketing; the inbox: reps, leaders and admins; disputes: marketing
+opens, the committee votes; the SLA: leaders and admins propose and sign; the scoring model: marketing
+and admins change it, leaders read it).
 
 **Errors** are JSON `{"code": "...", "message": "...", "details": ...}`. Invalid rows give 422 with
 `details` = a list of `{"row", "column", "message", "value"}`, and nothing is written.
@@ -85,7 +88,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components.setdefault("securitySchemes", {})["bearerAuth"] = {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (rvt_...) issued on the Users page or by `revteam users token`.",
+            "description": "An API token (rvt_...) from your API tokens page (/tokens), or for a service account "
+            "from the Users page or `revteam users token`.",
         }
         components.setdefault("schemas", {})["TouchpointEvent"] = TouchpointEvent.model_json_schema(
             ref_template="#/components/schemas/{model}"
