@@ -177,3 +177,16 @@ def test_a_host_that_rebinds_to_loopback_after_saving_gets_no_request(session, s
         # (a loopback receiver the admins allowed is delivered to: tests/integration/test_delivery.py)
     finally:
         server.shutdown()
+
+
+def test_a_webhook_a_rep_saved_before_the_upgrade_is_not_sent_to(session) -> None:
+    rep = make_user(session, role="sdr")
+    admin = make_user(session, role="admin")
+    for person in (rep, admin):
+        session.add(UserChannel(user_id=person.id, channel="webhook", target="json://hooks.example.com/x"))
+        set_preference(session, person.id, "breach", ["email", "webhook"])
+    session.flush()
+    assert notify_user(session, rep.id, key="k", event="breach", subject="s", body="b", now=NOW) == 1  # e-mail only
+    assert notify_user(session, admin.id, key="k", event="breach", subject="s", body="b", now=NOW) == 2
+    channels = sorted((m.user_id == admin.id, m.channel) for m in session.scalars(select(OutboxMessage)))
+    assert channels == [(False, "email"), (True, "email"), (True, "webhook")]

@@ -60,6 +60,13 @@ class TargetRefused(InvalidInput):
     code = "target_refused"
 
 
+def channel_allowed_for(channel: str, role: str | None) -> bool:
+    """May a person of ``role`` get notifications on ``channel``? (Webhooks saved by a rep before they became
+    admin-only are not sent to.)"""
+    roles = CHANNEL_ROLES.get(channel)
+    return roles is None or role in roles
+
+
 def system_resolver(host: str) -> list[str]:
     """Every address ``host`` resolves to (IP literals and numeric spellings included)."""
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
