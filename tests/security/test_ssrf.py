@@ -190,3 +190,10 @@ def test_a_webhook_a_rep_saved_before_the_upgrade_is_not_sent_to(session) -> Non
     assert notify_user(session, admin.id, key="k", event="breach", subject="s", body="b", now=NOW) == 2
     channels = sorted((m.user_id == admin.id, m.channel) for m in session.scalars(select(OutboxMessage)))
     assert channels == [(False, "email"), (True, "email"), (True, "webhook")]
+
+
+def test_a_rep_is_not_offered_the_webhook_channel(app: FastAPI, people: dict[str, User]) -> None:
+    rep = logged_in_client(app, people["sdr"]).get("/settings/notifications").text
+    admin = logged_in_client(app, people["admin"]).get("/settings/notifications").text
+    assert 'name="url_webhook"' not in rep and ":webhook" not in rep and 'name="url_slack"' in rep
+    assert 'name="url_webhook"' in admin and "breach:webhook" in admin

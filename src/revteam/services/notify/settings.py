@@ -26,8 +26,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revteam.delivery.outbox import CHANNELS, EVENTS, channels_for, join_group, leave_group, set_preference
-from revteam.delivery.targets import AllowedHosts, Resolver, check_target, system_resolver
+from revteam.delivery.outbox import (
+    CHANNELS,
+    EVENTS,
+    channels_for,
+    join_group,
+    leave_group,
+    set_preference,
+)
+from revteam.delivery.targets import (
+    AllowedHosts,
+    Resolver,
+    channel_allowed_for,
+    check_target,
+    system_resolver,
+)
 from revteam.errors import InvalidInput, NotFound
 from revteam.store.db import transaction
 from revteam.store.models import GroupMembership, NotificationGroup, User, UserChannel
@@ -65,6 +78,11 @@ class NotificationSettings:
 
 
 # ---------------------------------------------------------------- reads
+def channels_open_to(role: str | None) -> tuple[str, ...]:
+    """The channels a person of ``role`` may use (webhooks only for admins)."""
+    return tuple(c for c in CHANNELS if channel_allowed_for(c, role))
+
+
 def chat_addresses(session: Session, user_id: int) -> dict[str, str]:
     return {uc.channel: uc.target for uc in session.scalars(select(UserChannel).where(UserChannel.user_id == user_id))}
 

@@ -15,13 +15,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from revteam.delivery.outbox import CHANNELS, EVENTS
+from revteam.delivery.outbox import EVENTS
 from revteam.errors import InvalidInput
 from revteam.services.notify.settings import (
     ADDRESS_HINTS,
     CHANNEL_LABELS,
     CHAT_CHANNELS,
     EVENT_HELP,
+    channels_open_to,
     chat_addresses,
     notification_settings,
     save_notification_settings,
@@ -48,8 +49,8 @@ def _page(request: Request, db: Session, me: User, *, status: int = 200, notice:
     context = {
         "events": EVENTS,
         "event_help": EVENT_HELP,
-        "channels": CHANNELS,
-        "chat_channels": CHAT_CHANNELS,
+        "channels": channels_open_to(me.role),
+        "chat_channels": tuple(c for c in CHAT_CHANNELS if c in channels_open_to(me.role)),
         "channel_labels": CHANNEL_LABELS,
         "hints": ADDRESS_HINTS,
         "prefs": prefs if prefs is not None else stored.preferences,
