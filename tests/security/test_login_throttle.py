@@ -148,3 +148,34 @@ def test_a_trusted_proxy_reports_the_client_address(tmp_path: Any, monkeypatch: 
             s.query(LoginThrottle).delete()
             s.commit()
         rt.engine.dispose()
+
+
+def test_concurrent_failures_are_all_counted(sessions) -> None:
+    """Eight wrong guesses at once for one account: every one is counted (row lock, racing first insert)."""
+    import threading
+
+    with sessions() as s:
+        make_user(s, role="ae", email="ava@revteam.test")
+        s.commit()
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def guess(i: int) -> None:
+        with sessions() as s:
+            start.wait()
+            try:
+                log_in(s, email="ava@revteam.test", password=f"guess {i}", now=NINE, hours=12,
+                       client=f"198.51.100.{i}", verify=lambda h, p: False)
+            except (LoginFailed, TooManyAttempts) as e:
+                outcomes.append(type(e).__name__)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 8
+    with sessions() as s:
+        row = s.get(LoginThrottle, "account:ava@revteam.test")
+        assert row.failures == outcomes.count("LoginFailed") and row.failures >= 5
+        assert row.blocked_until is not None

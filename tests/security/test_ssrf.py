@@ -197,3 +197,11 @@ def test_a_rep_is_not_offered_the_webhook_channel(app: FastAPI, people: dict[str
     admin = logged_in_client(app, people["admin"]).get("/settings/notifications").text
     assert 'name="url_webhook"' not in rep and ":webhook" not in rep and 'name="url_slack"' in rep
     assert 'name="url_webhook"' in admin and "breach:webhook" in admin
+
+
+def test_a_rep_cannot_choose_the_webhook_channel_either(session) -> None:
+    rep = make_user(session, role="ae")
+    session.add(UserChannel(user_id=rep.id, channel="webhook", target="json://hooks.example.com/x"))  # from before
+    session.commit()
+    with pytest.raises(InvalidInput, match="Only an admin can get notifications by webhook"):
+        save_notification_settings(session, rep, {"breach": ["webhook"]}, {}, resolve=PUBLIC)

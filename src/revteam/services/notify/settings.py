@@ -131,6 +131,9 @@ def _check(known: dict[str, str], prefs: dict[str, list[str]], addresses: dict[s
         for c in channels:
             if c not in CHANNELS:
                 raise InvalidInput(f"Unknown channel {c!r}; channels are {', '.join(CHANNELS)}.", code="bad_preference")
+            if not channel_allowed_for(c, role):
+                raise InvalidInput(f"Only an admin can get notifications by {CHANNEL_LABELS[c].lower()}; use e-mail, "
+                                   "Slack or Teams.", code="target_refused")
             if c in CHAT_CHANNELS and not after.get(c):
                 raise InvalidInput(f"To get “{EVENT_HELP[event][0]}” on {CHANNEL_LABELS[c]}, set your "
                                    f"{CHANNEL_LABELS[c]} address first.", code="channel_address_missing")

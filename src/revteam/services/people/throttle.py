@@ -7,8 +7,10 @@ every other one, and a restart would reset it. One small row per key (``account:
 
 The rules are ``domain/login_throttle.py`` (backoff); the limits come from the settings
 (``REVTEAM_LOGIN_FAILURES_PER_ACCOUNT``, ``..._PER_ADDRESS``, ``REVTEAM_LOGIN_BLOCK_MINUTES``).
-Concurrent attempts with one key may each pass the check before either failure is written, so a flood
-can get at most (concurrent requests - 1) guesses beyond the limit; the block that follows is as long.
+Every failure is counted, however many arrive at once (one atomic ``UPDATE ... SET failures = failures
++ 1`` per key). Concurrent attempts with one key may each pass the check before the failure that
+blocks it is written, so a flood can get at most (concurrent requests - 1) guesses beyond the limit;
+the block that follows grows with all of them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,23 +70,36 @@ def longest_wait(session: Session, keys: list[tuple[str, ThrottleRule]], now: da
     return max(waits) if waits else None
 
 
+def _count(session: Session, key: str, now: datetime, rule: ThrottleRule) -> int | None:
+    """One more failure on an existing row, in one atomic UPDATE (no lost counts under concurrency, on
+    SQLite too); returns the new count, or None when the key has no row yet."""
+    table = LoginThrottle.__table__
+    fresh = table.c.last_failed_at < now - rule.window
+    return session.execute(
+        update(table).where(table.c.key == key)
+        .values(failures=case((fresh, 1), else_=table.c.failures + 1), last_failed_at=now)
+        .returning(table.c.failures)
+    ).scalar_one_or_none()
+
+
 def record_failure(session: Session, keys: list[tuple[str, ThrottleRule]], now: datetime) -> None:
-    """Count one failed attempt on every key (row-locked on PostgreSQL; a racing first insert is retried)."""
+    """Count one failed attempt on every key and block the key when its rule says so. Counting is one
+    atomic UPDATE per key; a racing first insert of the same key is retried as an update."""
+    table = LoginThrottle.__table__
     for key, rule in keys:
-        for _ in range(2):
-            row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
-            state = after_failure(_state(row), now, rule)
-            if row is not None:
-                row.failures, row.last_failed_at, row.blocked_until = (state.failures, state.last_failed_at,
-                                                                       state.blocked_until)
-                break
+        failures = _count(session, key, now, rule)
+        if failures is None:
             try:
                 with session.begin_nested():
-                    session.add(LoginThrottle(key=key, failures=state.failures, last_failed_at=now,
-                                              blocked_until=state.blocked_until))
-                break
-            except IntegrityError:
-                continue  # another attempt inserted it first: lock and update it
+                    session.execute(insert(table).values(key=key, failures=1, last_failed_at=now, blocked_until=None))
+                failures = 1
+            except IntegrityError:  # another attempt inserted it first
+                failures = _count(session, key, now, rule) or 1
+        state = after_failure(KeyState(failures - 1, now), now, rule)  # the block this count earns
+        if state.blocked_until is not None:
+            session.execute(update(table).where(table.c.key == key, or_(table.c.blocked_until.is_(None),
+                                                                      table.c.blocked_until < state.blocked_until))
+                            .values(blocked_until=state.blocked_until))
 
 
 def clear(session: Session, key: str) -> None:
