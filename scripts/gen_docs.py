@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = [[], ["init"], ["serve"], ["demo"], ["import"], ["users"], ["users", "add"], ["users", "list"],
-            ["users", "token"], ["timeline"], ["stats"], ["score"], ["worker"], ["scoring"], ["scoring", "export"],
+COMMANDS = [[], ["init"], ["migrate"], ["serve"], ["demo"], ["import"], ["users"], ["users", "add"], ["users", "list"],
+            ["users", "token"], ["users", "tokens"], ["users", "revoke"], ["timeline"], ["stats"], ["score"], ["worker"], ["scoring"], ["scoring", "export"],
             ["scoring", "save"], ["scoring", "preview"], ["scoring", "x-education"], ["handoff"],
             ["handoff", "unworked"], ["handoff", "compliance"], ["handoff", "followup"], ["handoff", "rejections"],
             ["privacy"], ["privacy", "export"], ["privacy", "erase"], ["funnel"], ["content-roi"], ["attribution"], ["revenue"],

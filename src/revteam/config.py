@@ -34,8 +34,36 @@ class Settings(BaseSettings):
         "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
     )
     session_hours: int = Field(12, ge=1, description="How long a web session lasts without activity, in hours.")
-    secure_cookies: bool = Field(
-        False, description="Mark the session cookie `Secure` (set this when serving over HTTPS)."
+    secure_cookies: bool | None = Field(
+        None, description="Mark the session and log-in cookies `Secure` (sent over HTTPS only). Unset: on when "
+        "`REVTEAM_ENV=production`, off otherwise; set it to `true` for any HTTPS deployment."
+    )
+    trusted_proxies: str = Field(
+        "", description="Addresses of the reverse proxies allowed to set `X-Forwarded-For` and `X-Forwarded-Proto`, "
+        "comma-separated (IPs or networks such as `10.0.0.0/8`; `*` trusts every sender, only when nothing else can "
+        "reach the app). Empty: the headers are ignored and the client address is the connection's."
+    )
+    hsts_seconds: int = Field(
+        31_536_000, ge=0, description="`max-age` of the `Strict-Transport-Security` header, sent in production and on "
+        "every HTTPS request (as seen through a trusted proxy). 0: no HSTS header."
+    )
+    token_days: int = Field(
+        90, ge=1, le=366, description="Default lifetime of a new API token, in days (each token may choose 1-366)."
+    )
+    login_failures_per_account: int = Field(
+        5, ge=1, description="Failed log-ins for one account before it must wait (1 minute, doubling to 1 hour)."
+    )
+    login_failures_per_address: int = Field(
+        20, ge=1, description="Failed log-ins from one client address before it must wait (same backoff)."
+    )
+    login_block_minutes: int = Field(
+        1, ge=1, le=60, description="First wait after too many failed log-ins, in minutes; each further failure "
+        "doubles it, up to 60."
+    )
+    webhook_allow_hosts: str = Field(
+        "", description="Hosts a webhook or chat address may point to although they resolve to a private, loopback, "
+        "link-local or otherwise non-public address, comma-separated (host names, IPs or networks such as "
+        "`10.1.0.0/16`). Empty: such addresses are refused when saved and again when sending."
     )
     host: str = Field("127.0.0.1", description="Address `revteam serve` listens on.")
     port: int = Field(8000, description="Port `revteam serve` listens on.")
@@ -122,7 +150,13 @@ class Settings(BaseSettings):
                 "REVTEAM_SECRET_KEY is the development placeholder; set a real secret for env="
                 f"{self.env!r} (python -c 'import secrets; print(secrets.token_urlsafe(32))')."
             )
+        if self.secure_cookies is None:
+            self.secure_cookies = self.env == "production"
         return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
 
     @property
     def is_sqlite(self) -> bool:

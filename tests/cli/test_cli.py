@@ -84,7 +84,10 @@ def test_users_add_list_and_token(db_env):
     assert r.exit_code == 2 and "too short" in r.stderr
     users = json.loads(invoke("users", "list", "--json").stdout)
     assert [(u["email"], u["role"]) for u in users] == [("cro@acme.test", "leader")]
-    r = invoke("users", "token", "cro@acme.test", "--name", "website")
+    r = runner.invoke(app, ["users", "token", "cro@acme.test", "--name", "website"])
+    assert r.exit_code == 2 and "token_consent" in r.stderr  # a person creates their own tokens
+    assert invoke("users", "add", "site@acme.test", "--role", "marketing", "--service").exit_code == 0
+    r = invoke("users", "token", "site@acme.test", "--name", "website")
     assert r.exit_code == 0 and "rvt_" in r.stdout
 
 

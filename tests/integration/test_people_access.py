@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from revteam.errors import InvalidInput, NotFound, Unauthenticated
 from revteam.services.people.access import LOGIN_FAILED, LoginFailed, log_in, log_out, user_for_token, visitor_for_cookie
-from revteam.services.people.users import issue_api_token, issue_token_for, revoke_token, set_user_active
+from revteam.services.people.users import issue_api_token, issue_own_token, issue_token_for, revoke_token, set_user_active
 from revteam.store.models import ApiToken, AuditEntry, WebSession
 from tests.factories import make_user
 
@@ -78,7 +78,7 @@ def test_deactivating_someone_ends_their_sessions_and_their_tokens_stop(session,
     sam = make_user(session, role="sdr", email="sam@revteam.test", name="Sam SDR")
     session.commit()
     token = log_in(session, email="sam@revteam.test", password=PASSWORD, now=NINE, hours=12)
-    api = issue_token_for(session, sam.id, name="tracker", by=ada, now=NINE)
+    api = issue_own_token(session, sam, name="tracker", now=NINE)
     assert user_for_token(sessions, api.token, now=NINE).email == "sam@revteam.test"
     set_user_active(session, sam.id, False, by=ada, now=NINE + timedelta(hours=1))
     assert visitor_for_cookie(sessions, token, now=NINE + timedelta(hours=1), hours=12) is None
@@ -88,7 +88,7 @@ def test_deactivating_someone_ends_their_sessions_and_their_tokens_stop(session,
         issue_token_for(session, sam.id, name="again", by=ada, now=NINE + timedelta(hours=2))
     with pytest.raises(NotFound):
         set_user_active(session, 999_999, True, by=ada, now=NINE)
-    assert "user.deactivated" in _actions(sessions) and "token.issued_for" in _actions(sessions)
+    assert "user.deactivated" in _actions(sessions) and "token.issued" in _actions(sessions)
 
 
 def test_a_revoked_token_is_refused_and_revoking_twice_changes_nothing(session, sessions, ada):

@@ -250,9 +250,11 @@ def session_client(app: FastAPI, runtime: Runtime, user: User, *, now: datetime 
     return c
 
 
-def api_token_for(runtime: Runtime, user: User, name: str = "tests") -> str:
+def api_token_for(runtime: Runtime, user: User, name: str = "tests", scope: str = "full") -> str:
+    """A token for ``user`` issued now (tokens expire: one issued at ``T0`` would be refused by an app on the
+    real clock once its 90 days are over)."""
     with runtime.sessions() as s:
-        issued = issue_api_token(s, s.get(User, user.id), name=name, now=T0)
+        issued = issue_api_token(s, s.get(User, user.id), name=name, now=datetime.now(timezone.utc), scope=scope)
         s.commit()
         return issued.token
 

@@ -56,7 +56,12 @@ def test_bad_new_users_are_explained_and_not_added(runtime: Runtime, admin: Any,
 
 def test_token_is_shown_once_works_and_can_be_revoked(app: FastAPI, runtime: Runtime, people: dict[str, User],
                                                       admin: Any) -> None:
-    response = post(admin, f"/users/{people['marketing'].id}/tokens", name="website tracker")
+    assert post(admin, "/users", email="tracker@revteam.test", name="Website tracker", role="marketing",
+                service="yes").status_code == 303
+    with runtime.sessions() as s:
+        tracker = s.scalar(select(User).where(User.email == "tracker@revteam.test"))
+        assert tracker.is_service and tracker.password_hash is None
+    response = post(admin, f"/users/{tracker.id}/tokens", name="website tracker", scope="full")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     token = re.search(r'<code class="token" id="new-token">([^<]+)</code>', response.text).group(1)
     api = new_client(app)
@@ -68,6 +73,13 @@ def test_token_is_shown_once_works_and_can_be_revoked(app: FastAPI, runtime: Run
     assert post(admin, f"/tokens/{token_id}/revoke").status_code == 303
     assert api.get("/api/v1/stats", headers=bearer(token)).status_code == 401
     assert "Revoked" in admin.get("/users").text
+
+
+def test_an_admin_cannot_mint_a_token_for_a_person(runtime: Runtime, people: dict[str, User], admin: Any) -> None:
+    response = post(admin, f"/users/{people['marketing'].id}/tokens", name="act as her")
+    assert response.status_code == 403 and "only they can create one" in response.text
+    with runtime.sessions() as s:
+        assert s.scalars(select(ApiToken)).all() == []
 
 
 def test_deactivating_ends_sessions_and_blocks_log_in(app: FastAPI, runtime: Runtime, people: dict[str, User],

@@ -1,4 +1,4 @@
-"""``revteam``: init | serve | demo | import | users | timeline | stats."""
+"""``revteam``: init | migrate | serve | demo | import | users | timeline | stats."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ def init() -> None:
     """Create or upgrade the database schema and install the default lifecycle stages."""
     with runtime() as rt:
         console.print(f"Database ready at [bold]{rt.engine.url.render_as_string(hide_password=True)}[/].")
+
+
+@app.command()
+@translate_errors
+def migrate() -> None:
+    """Upgrade the database schema to this version of revteam (run it before starting a new version; safe to
+    repeat). Back the database up first (docs/production.md)."""
+    with runtime() as rt:
+        console.print(f"Database schema is current at [bold]{rt.engine.url.render_as_string(hide_password=True)}[/].")
 
 
 @app.command()

@@ -1,5 +1,8 @@
 """Sending one outbox message: e-mail through the configured SMTP server, chat through its Apprise URL.
 
+Chat and webhook addresses are checked again right before each send (``delivery/targets.py``): no
+request goes to a private, loopback or link-local host, whatever the address resolved to when saved.
+
 Every message carries its outbox key (e-mail header ``X-Revteam-Key``; chat text footer) so that a
 receiver can recognise a retry of the same notification.
 """
@@ -10,6 +13,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
+from revteam.delivery.targets import (
+    AllowedHosts,
+    Resolver,
+    TargetRefused,
+    check_target,
+    system_resolver,
+)
 from revteam.errors import RevteamError
 from revteam.store.models import OutboxMessage
 
@@ -24,7 +34,12 @@ class Sender(Protocol):
 
 @dataclass
 class AppriseSender:
+    """Sends through Apprise; a chat or webhook address is checked again right before each send
+    (``delivery/targets.py``: its host resolved now, so a DNS answer changed since it was saved is caught)."""
+
     smtp_url: str
+    allow_hosts: str = ""  # REVTEAM_WEBHOOK_ALLOW_HOSTS
+    resolve: Resolver = system_resolver
 
     def _url(self, msg: OutboxMessage) -> str:
         if msg.channel == "email":
@@ -32,6 +47,12 @@ class AppriseSender:
                 raise DeliveryFailed("No mail server configured; set REVTEAM_SMTP_URL.", code="smtp_not_configured")
             sep = "&" if "?" in self.smtp_url else "?"
             return f"{self.smtp_url}{sep}to={quote(msg.target)}&+X-Revteam-Key={quote(msg.key)}"
+        try:
+            check_target(msg.channel, msg.target, role=None, allowed=AllowedHosts.parse(self.allow_hosts),
+                         resolve=self.resolve)
+        except TargetRefused as e:
+            raise DeliveryFailed(f"Not sent to the {msg.channel} address of {msg.key}: {e.message}",
+                                 code="target_refused") from None
         return msg.target
 
     def send(self, msg: OutboxMessage) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from revteam.delivery.targets import channel_allowed_for
 from revteam.store.models import (
     GroupMembership,
     NotificationGroup,
@@ -69,8 +70,8 @@ def notify_user(session: Session, user_id: int, *, key: str, event: str, subject
             target = user.email
         else:
             uc = session.get(UserChannel, (user_id, channel))
-            if uc is None:
-                continue
+            if uc is None or not channel_allowed_for(channel, user.role):
+                continue  # no address, or one the role may no longer use (webhooks: admins only)
             target = uc.target
         n += _add(session, key=f"{key}:u{user_id}:{channel}", event=event, user_id=user_id, channel=channel,
                   target=target, subject=subject, body=body, created_at=now, next_attempt_at=now)

@@ -1,6 +1,8 @@
 """The app factory: ``create_app(runtime) -> FastAPI``.
 
-Wires the routers (one per area), the static files, the error handlers, the security headers and
+Wires the routers (one per area), the static files, the error handlers, the security headers (HSTS in
+production and over HTTPS), the proxy headers of trusted proxies (``REVTEAM_TRUSTED_PROXIES``: uvicorn's
+``ProxyHeadersMiddleware``, so the client address and scheme are the real ones) and
 the app-wide ``authorize`` dependency that applies ``policy.POLICY`` to every route. While it serves, the
 analytics warm-up thread runs (``web/warm.py``, ``REVTEAM_WARM_ANALYTICS``). Request bodies
 are capped (``web/limits.py``): page forms at 1 MiB, touchpoint batches at 32 MiB, imports at
@@ -16,6 +18,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from revteam import __version__
 from revteam.runtime import Runtime, build_runtime
@@ -26,6 +29,7 @@ from revteam.web.api import ingest as api_ingest
 from revteam.web.api import records as api_records
 from revteam.web.api import reports as api_reports
 from revteam.web.api import settings as api_settings
+from revteam.web.api import tokens as api_tokens
 from revteam.web.api.models import TouchpointEvent
 from revteam.web.deps import authorize
 from revteam.web.errors import install_error_handlers
@@ -45,6 +49,7 @@ from revteam.web.pages import (
     notifications,
     reports,
     scoring,
+    tokens,
     users,
 )
 from revteam.web.templating import STATIC_DIR
@@ -62,11 +67,14 @@ its actions, disputes, SLA reports, campaign follow-up, the scoring model, the S
 notification settings), and every analytics answer (`/api/v1/analytics/...`: funnel, attribution,
 content ROI, revenue, the forecast, the handoff reports; the same numbers as the pages and the CLI).
 
-**Authentication.** Every call sends `Authorization: Bearer <token>`. An admin issues tokens on the
-Users page or with `revteam users token EMAIL`. A missing, unknown or revoked token gets 401; a role
-that may not use an endpoint gets 403 (touchpoints and imports: admin and marketing; the inbox: reps,
-leaders and admins; disputes: marketing opens, the committee votes; the SLA: leaders and admins propose
-and sign; the scoring model: marketing and admins change it, leaders read it).
+**Authentication.** Every call sends `Authorization: Bearer <token>`. People create their own tokens on
+their API tokens page (`/tokens`); admins issue tokens for service accounts on the Users page or with
+`revteam users token EMAIL`. A token has a scope (`read`: the GET routes; `ingest`: touchpoints and
+imports; `full`: everything its user's role allows) and an expiry. A missing, unknown, revoked or expired
+token gets 401; a role that may not use an endpoint, or a token whose scope does not cover it, gets 403
+(touchpoints and imports: admin and marketing; the inbox: reps, leaders and admins; disputes: marketing
+opens, the committee votes; the SLA: leaders and admins propose and sign; the scoring model: marketing
+and admins change it, leaders read it).
 
 **Errors** are JSON `{"code": "...", "message": "...", "details": ...}`. Invalid rows give 422 with
 `details` = a list of `{"row", "column", "message", "value"}`, and nothing is written.
@@ -80,7 +88,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components.setdefault("securitySchemes", {})["bearerAuth"] = {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (rvt_...) issued on the Users page or by `revteam users token`.",
+            "description": "An API token (rvt_...) from your API tokens page (/tokens), or for a service account "
+            "from the Users page or `revteam users token`.",
         }
         components.setdefault("schemas", {})["TouchpointEvent"] = TouchpointEvent.model_json_schema(
             ref_template="#/components/schemas/{model}"
@@ -131,11 +140,13 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                  (f"{API_PREFIX}/touchpoints", TOUCHPOINT_BODY_LIMIT)),
     )
     app.add_middleware(BodyLimit, limits=limits, upload_mb=settings.max_upload_mb)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds, production=settings.is_production)
+    if settings.trusted_proxies.strip():  # outermost: every layer sees the client's address and scheme
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for module in (auth, home, accounts, contacts, deals, users, apidocs, inbox, reports, disputes, scoring, agreement,
-                   notifications, analytics):
+                   notifications, analytics, tokens):
         app.include_router(module.router, max_body_size=PAGE_BODY_LIMIT)
     app.include_router(imports.router, max_body_size=upload_limit)
 
@@ -152,5 +163,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                        max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_settings.notifications_router, prefix=API_PREFIX, tags=["notifications"],
                        max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_tokens.router, prefix=API_PREFIX, tags=["access"], max_body_size=PAGE_BODY_LIMIT)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

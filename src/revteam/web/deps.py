@@ -5,7 +5,8 @@
 1. finds the route's entry in ``policy.POLICY`` (no entry: refused to everybody);
 2. finds who is asking: pages by the session cookie, ``/api/`` routes by ``Authorization: Bearer``
    only (a cookie never authenticates an API call, so the API needs no CSRF token);
-3. refuses a role the policy does not list (403), an anonymous page request (303 to the log-in page,
+3. refuses a role the policy does not list (403), an API token whose scope the route does not accept
+   (403 ``token_scope``; a route declaring no scope accepts only ``full`` tokens), an anonymous page request (303 to the log-in page,
    see ``web/errors.py``) and an anonymous or badly authenticated API call (401);
 4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs.
 
@@ -26,7 +27,7 @@ from revteam.config import Settings
 from revteam.errors import Forbidden
 from revteam.runtime import Runtime
 from revteam.services.people import User
-from revteam.services.people.access import user_for_token, visitor_for_cookie
+from revteam.services.people.access import caller_for_token, visitor_for_cookie
 from revteam.services.unit_of_work import Session, SessionFactory
 from revteam.web import policy
 from revteam.web.csrf import UNSAFE_METHODS, check_session_token
@@ -66,8 +67,8 @@ def _identify(request: Request, now: datetime, route_name: str) -> Principal:
     outlives whatever the route's use case rolls back, so an error page still shows their name and menu."""
     runtime: Runtime = request.app.state.runtime
     if is_api_path(request.url.path):
-        user = user_for_token(runtime.sessions, bearer_token(request), now=now)  # raises Unauthenticated (401)
-        return Principal(user, None, "token", route_name)
+        caller = caller_for_token(runtime.sessions, bearer_token(request), now=now)  # raises Unauthenticated (401)
+        return Principal(caller.user, None, "token", route_name, token_scope=caller.scope, token_id=caller.token_id)
     live = visitor_for_cookie(runtime.sessions, session_token(request), now=now, hours=runtime.settings.session_hours)
     if live is None:
         raise LoginRequired(login_next(request))
@@ -92,6 +93,9 @@ async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]
         if not rule.allows(principal.user.role):
             request.state.principal = principal  # the 403 page still shows the person's menu
             raise Forbidden(policy.refusal(route_name, principal.user.role), code="role_forbidden")
+        if principal.via == "token" and not rule.allows_scope(principal.token_scope or ""):
+            request.state.principal = principal
+            raise Forbidden(policy.scope_refusal(route_name, principal.token_scope or ""), code="token_scope")
         if principal.web_session is not None and request.method in UNSAFE_METHODS:
             request.state.principal = principal
             await check_session_token(request, principal.web_session.csrf_token)

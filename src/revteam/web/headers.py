@@ -4,6 +4,9 @@
   script and Swagger UI are vendored under ``/static``); no inline scripts. Inline *styles* are
   allowed because the bar charts set their widths with ``style``.
 * No framing (clickjacking), no MIME sniffing, the referrer never leaves the site.
+* ``Strict-Transport-Security`` (HSTS, ``max-age=REVTEAM_HSTS_SECONDS; includeSubDomains``) in production
+  and on every request that arrived over HTTPS (the scheme a trusted proxy reports counts, see
+  ``REVTEAM_TRUSTED_PROXIES``), so a browser never again talks plain HTTP to the site.
 * Pages and API answers are ``Cache-Control: no-store``: they hold customer data and must not stay
   in shared or browser caches. Static files are cacheable (their URLs carry the version).
 """
@@ -28,20 +31,25 @@ ALWAYS = {
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts_seconds: int = 0, production: bool = False) -> None:
         self.app = app
+        self.hsts = f"max-age={hsts_seconds}; includeSubDomains" if hsts_seconds > 0 else None
+        self.production = production
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         is_static = scope.get("path", "").startswith("/static/")
+        hsts = self.hsts if self.hsts and (self.production or scope.get("scheme") == "https") else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in ALWAYS.items():
                     headers.setdefault(name, value)
+                if hsts:
+                    headers.setdefault("Strict-Transport-Security", hsts)
                 if is_static:
                     headers.setdefault("Cache-Control", "public, max-age=86400")
                 else:

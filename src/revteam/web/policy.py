@@ -26,6 +26,12 @@ one's own notification settings open to everyone.
 Issue #4 adds the analytics pages (funnel, attribution and a deal's attribution, content ROI and a
 piece's drill-down, revenue and the forecast): read-only and open to everyone logged in.
 
+Issue #10 adds API token scopes: each ``/api/`` rule names the token scopes it accepts besides ``full``
+(``_read``: ``read`` tokens; ``_api(..., INGEST)``: ``ingest`` tokens); a rule naming none accepts only
+``full`` tokens, so a new write route is closed to narrow tokens until someone decides otherwise
+(``tests/security/test_token_scopes.py`` checks that no route with a write method accepts ``read``).
+Everyone has a page of their own API tokens.
+
 The navigation bar is derived from the same table (``nav_for``), so a person never sees a link to a
 page they may not open.
 """
@@ -35,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from revteam.domain.roles import DISPUTERS, REPS, ROLES, SUPERVISORS
+from revteam.domain.token_scopes import INGEST, READ, scope_allows
 
 EVERYONE: frozenset[str] = frozenset(ROLES)
 ADMIN: frozenset[str] = frozenset({"admin"})
@@ -46,13 +53,20 @@ SCORING_EDIT: frozenset[str] = frozenset({"admin", "marketing"})
 
 @dataclass(frozen=True)
 class Rule:
-    """``roles`` may use the route; ``public`` routes need no log-in at all (the log-in page itself)."""
+    """``roles`` may use the route; ``public`` routes need no log-in at all (the log-in page itself).
+
+    ``scopes``: the API token scopes (``domain/token_scopes.py``) that may call the route besides ``full``;
+    none declared means only ``full`` tokens (fail closed)."""
 
     roles: frozenset[str] = frozenset()
     public: bool = False
+    scopes: frozenset[str] = frozenset()
 
     def allows(self, role: str | None) -> bool:
         return self.public or (role is not None and role in self.roles)
+
+    def allows_scope(self, scope: str) -> bool:
+        return scope_allows(scope, self.scopes)
 
 
 PUBLIC = Rule(public=True)
@@ -60,6 +74,15 @@ PUBLIC = Rule(public=True)
 
 def _for(roles: frozenset[str]) -> Rule:
     return Rule(roles=roles)
+
+
+def _api(roles: frozenset[str], *scopes: str) -> Rule:
+    return Rule(roles=roles, scopes=frozenset(scopes))
+
+
+def _read(roles: frozenset[str]) -> Rule:
+    """A read-only API route: ``read`` tokens may call it (and ``full`` ones)."""
+    return _api(roles, READ)
 
 
 POLICY: dict[str, Rule] = {
@@ -82,6 +105,10 @@ POLICY: dict[str, Rule] = {
     "users.set_active": _for(ADMIN),
     "users.issue_token": _for(ADMIN),
     "users.revoke_token": _for(ADMIN),
+    # one's own API tokens (issue #10): everyone creates and revokes their own
+    "tokens.page": _for(EVERYONE),
+    "tokens.create": _for(EVERYONE),
+    "tokens.revoke": _for(EVERYONE),
     "apidocs.page": _for(EVERYONE),
     "apidocs.spec": _for(EVERYONE),
     # the handoff (issue #3)
@@ -114,57 +141,59 @@ POLICY: dict[str, Rule] = {
     "content.piece": _for(EVERYONE),
     "forecast.page": _for(EVERYONE),
     # JSON API (bearer token)
-    "api.spec": _for(EVERYONE),
-    "api.stats": _for(EVERYONE),
-    "api.accounts.list": _for(EVERYONE),
-    "api.accounts.timeline": _for(EVERYONE),
-    "api.contacts.list": _for(EVERYONE),
-    "api.contacts.timeline": _for(EVERYONE),
-    "api.deals.list": _for(EVERYONE),
-    "api.imports.list": _for(DATA_IN),
-    "api.imports.create": _for(DATA_IN),
-    "api.touchpoints.create": _for(DATA_IN),
-    "api.inbox.list": _for(INBOX),
+    "api.spec": _api(EVERYONE, READ, INGEST),
+    "api.stats": _read(EVERYONE),
+    "api.accounts.list": _read(EVERYONE),
+    "api.accounts.timeline": _read(EVERYONE),
+    "api.contacts.list": _read(EVERYONE),
+    "api.contacts.timeline": _read(EVERYONE),
+    "api.deals.list": _read(EVERYONE),
+    "api.imports.list": _api(DATA_IN, READ, INGEST),
+    "api.imports.create": _api(DATA_IN, INGEST),
+    "api.touchpoints.create": _api(DATA_IN, INGEST),
+    "api.inbox.list": _read(INBOX),
     "api.handoffs.accept": _for(INBOX),
     "api.handoffs.reject": _for(INBOX),
     "api.handoffs.touch": _for(INBOX),
     "api.handoffs.qualify": _for(INBOX),
-    "api.rejected.list": _for(EVERYONE),
-    "api.disputes.list": _for(EVERYONE),
+    "api.rejected.list": _read(EVERYONE),
+    "api.disputes.list": _read(EVERYONE),
     "api.disputes.open": _for(DISPUTERS),
     "api.disputes.vote": _for(SUPERVISORS),
-    "api.sla.board": _for(EVERYONE),
-    "api.sla.compliance": _for(EVERYONE),
-    "api.sla.delivery": _for(EVERYONE),
-    "api.reports.unworked": _for(EVERYONE),
-    "api.reports.rejections": _for(EVERYONE),
-    "api.campaigns.list": _for(EVERYONE),
-    "api.campaigns.followup": _for(EVERYONE),
+    "api.sla.board": _read(EVERYONE),
+    "api.sla.compliance": _read(EVERYONE),
+    "api.sla.delivery": _read(EVERYONE),
+    "api.reports.unworked": _read(EVERYONE),
+    "api.reports.rejections": _read(EVERYONE),
+    "api.campaigns.list": _read(EVERYONE),
+    "api.campaigns.followup": _read(EVERYONE),
     # the analytics desk over the API: the roles of the matching pages (every analytics page and report: everyone)
-    "api.analytics.funnel": _for(EVERYONE),
-    "api.analytics.attribution": _for(EVERYONE),
-    "api.analytics.attribution_stage": _for(EVERYONE),
-    "api.analytics.attribution_deal": _for(EVERYONE),
-    "api.analytics.content": _for(EVERYONE),
-    "api.analytics.content_piece": _for(EVERYONE),
-    "api.analytics.revenue": _for(EVERYONE),
-    "api.analytics.forecast": _for(EVERYONE),
-    "api.analytics.backtest": _for(EVERYONE),
-    "api.analytics.outlook": _for(EVERYONE),
-    "api.analytics.compliance": _for(EVERYONE),
-    "api.analytics.board": _for(EVERYONE),
-    "api.analytics.unworked": _for(EVERYONE),
-    "api.analytics.rejections": _for(EVERYONE),
-    "api.analytics.followup": _for(EVERYONE),
-    "api.scoring.get": _for(SCORING_READ),
+    "api.analytics.funnel": _read(EVERYONE),
+    "api.analytics.attribution": _read(EVERYONE),
+    "api.analytics.attribution_stage": _read(EVERYONE),
+    "api.analytics.attribution_deal": _read(EVERYONE),
+    "api.analytics.content": _read(EVERYONE),
+    "api.analytics.content_piece": _read(EVERYONE),
+    "api.analytics.revenue": _read(EVERYONE),
+    "api.analytics.forecast": _read(EVERYONE),
+    "api.analytics.backtest": _read(EVERYONE),
+    "api.analytics.outlook": _read(EVERYONE),
+    "api.analytics.compliance": _read(EVERYONE),
+    "api.analytics.board": _read(EVERYONE),
+    "api.analytics.unworked": _read(EVERYONE),
+    "api.analytics.rejections": _read(EVERYONE),
+    "api.analytics.followup": _read(EVERYONE),
+    "api.scoring.get": _read(SCORING_READ),
     "api.scoring.preview": _for(SCORING_EDIT),
     "api.scoring.save": _for(SCORING_EDIT),
-    "api.agreements.get": _for(EVERYONE),
+    "api.agreements.get": _read(EVERYONE),
     "api.agreements.propose": _for(SUPERVISORS),
     "api.agreements.sign": _for(SUPERVISORS),
-    "api.notifications.get": _for(EVERYONE),
+    "api.notifications.get": _read(EVERYONE),
     "api.notifications.set": _for(EVERYONE),
     "api.notifications.group": _for(EVERYONE),
+    "api.tokens.list": _read(EVERYONE),
+    "api.tokens.revoke": _for(EVERYONE),  # full tokens only: a leaked read token cannot revoke the owner's others
 }
 
 # What the navigation bar offers, in order: (route name, label). Shown only when POLICY allows it.
@@ -201,6 +230,8 @@ SECTIONS: dict[str, frozenset[str]] = {
 
 AREA_LABELS: dict[str, str] = {
     "imports": "Import",
+    "tokens": "API tokens",
+    "api.tokens": "the token API",
     "users": "Users",
     "inbox": "the lead inbox",
     "disputes": "disputes",
@@ -269,6 +300,14 @@ def refusal(route_name: str, role: str) -> str:
     else:
         head = f"Your role ({role}) cannot open {area_label(route_name)}."
     return f"{head} It is open to: {allowed}. Ask an admin if you need it."
+
+
+def scope_refusal(route_name: str, scope: str) -> str:
+    """Why a token of ``scope`` is refused ``route_name``, and which scope would do."""
+    rule = rule_for(route_name)
+    accepted = [s for s in ("read", "ingest") if rule and s in rule.scopes] + ["full"]
+    return (f"This API token's scope ({scope}) does not cover this call; it needs a token with scope "
+            f"{' or '.join(accepted)}. Create one on your API tokens page (/tokens).")
 
 
 def area_label(route_name: str) -> str:

@@ -32,6 +32,8 @@ class Principal:
     web_session: WebSession | None
     via: str
     route_name: str
+    token_scope: str | None = None  # the API token's scope (``read``, ``ingest``, ``full``) when via == "token"
+    token_id: int | None = None
 
     @property
     def csrf_token(self) -> str | None:

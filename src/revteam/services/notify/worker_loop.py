@@ -28,7 +28,7 @@ def run_round(sessions: sessionmaker[Session], settings: Settings, *, now: datet
     with sessions() as s:
         t = tick(s, now=now, digest_hour=settings.digest_hour)
         s.commit()
-    d = deliver_due(sessions, sender or AppriseSender(settings.smtp_url), worker=worker or worker_id(), now=now,
+    d = deliver_due(sessions, sender or AppriseSender(settings.smtp_url, allow_hosts=settings.webhook_allow_hosts), worker=worker or worker_id(), now=now,
                     lease=timedelta(seconds=settings.outbox_lease_seconds), max_attempts=settings.outbox_max_attempts)
     return t, d
 

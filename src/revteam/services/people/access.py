@@ -11,6 +11,8 @@ Rules
     * A failed log-in says the same thing whatever failed (unknown e-mail, wrong password, deactivated
       user) and takes about as long (an unknown e-mail is checked against a decoy hash), so the form
       cannot tell anyone who has an account. The failure is kept in the audit log.
+    * Log-ins are throttled per account and per client address (``services/people/throttle.py``): a
+      throttled attempt gets "Too many attempts; try again in N minutes" and its password is not checked.
     * Expired sessions and sessions of deactivated users are deleted on sight; logging out deletes the
       row, so a stolen cookie is useless afterwards.
 
@@ -26,6 +28,7 @@ is not moved (less than a minute later); used at 10:00 it expires at 22:00.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -33,9 +36,21 @@ from functools import cache
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from revteam.domain.login_throttle import minutes_to_wait
 from revteam.errors import RevteamError
 from revteam.security import hash_password, new_token, token_digest, verify_password
-from revteam.services.people.users import user_for_api_token
+from revteam.services.people.throttle import (
+    LoginLimits,
+    clear,
+    keys_for,
+    longest_wait,
+    record_failure,
+)
+from revteam.services.people.tokens import (
+    TokenCaller,
+    caller_for_api_token,
+    user_for_api_token,
+)
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction, unit_of_work
 from revteam.store.models import User, WebSession
@@ -49,6 +64,19 @@ class LoginFailed(RevteamError):
 
     status = 400
     code = "login_failed"
+
+
+class TooManyAttempts(RevteamError):
+    """Log-ins for this account or from this address are paused (``services/people/throttle.py``)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, wait: timedelta) -> None:
+        minutes = minutes_to_wait(wait)
+        super().__init__(f"Too many attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        self.retry_after = max(1, int(wait.total_seconds() + 0.999))
+        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 @dataclass
@@ -131,24 +159,43 @@ def user_for_token(sessions: sessionmaker[Session], token: str | None, *, now: d
         return user_for_api_token(session, token, now=now)
 
 
+def caller_for_token(sessions: sessionmaker[Session], token: str | None, *, now: datetime) -> TokenCaller:
+    """The user and scope behind an API token (``Unauthenticated`` otherwise), like ``user_for_token``."""
+    with unit_of_work(sessions) as session:
+        return caller_for_api_token(session, token, now=now)
+
+
 # ---------------------------------------------------------------- use cases
 def log_in(session: Session, *, email: str, password: str, now: datetime, hours: int,
-           replacing: str | None = None) -> str:
+           replacing: str | None = None, client: str | None = None, limits: LoginLimits | None = None,
+           verify: Callable[[str | None, str], bool] = verify_password) -> str:
     """Check the e-mail and password and start a new session (ending ``replacing``, the browser's old
-    one); returns the new session's token. Every failure is ``LoginFailed`` with the same message."""
+    one); returns the new session's token. Every failure is ``LoginFailed`` with the same message.
+
+    Throttled per account and per client address (``client``): while either is blocked the attempt is
+    ``TooManyAttempts`` (429) and the password is not checked at all (no argon2 work for a flood).
+    ``verify`` checks a password against a hash (argon2; tests pass a counting fake)."""
     address = email.strip().lower()
+    keys = keys_for(address, client, limits or LoginLimits())
+    with transaction(session):
+        wait = longest_wait(session, keys, now)
+    if wait is not None:
+        raise TooManyAttempts(wait)
     with transaction(session):
         user = session.scalar(select(User).where(User.email == address)) if address else None
         if user is None:
-            verify_password(_decoy_hash(), password)
+            verify(_decoy_hash(), password)
             ok = False
         else:
-            ok = verify_password(user.password_hash, password) and user.is_active
+            ok = verify(user.password_hash, password) and user.is_active
         if not ok:
+            record_failure(session, keys, now)
             record_audit(session, at=now, actor="anonymous", action="user.login_failed", entity="user",
                          entity_id=user.id if user else None, detail={"email": address[:254]})
         else:
             assert user is not None
+            if address:
+                clear(session, keys[0][0])  # the account's count; the address keeps its own
             end_session(session, replacing)  # a new session on every log-in: no fixation
             token, _ = start_session(session, user, now=now, hours=hours)
             record_audit(session, at=now, actor=f"user:{user.id}", actor_user_id=user.id, action="user.logged_in",

@@ -1,10 +1,10 @@
-"""People and access: teams, users and their roles, web sessions, API tokens, reps' working profiles and absences, and the erased identities kept so an erased person is never imported again."""
+"""People and access: teams, users and their roles (and service accounts), web sessions, API tokens (scoped, expiring), failed log-ins counted for throttling, reps' working profiles and absences, and the erased identities kept so an erased person is never imported again."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from revteam.domain.roles import ROLES  # noqa: F401 - defined in the domain, re-exported by store.models
@@ -29,6 +29,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # a service account (a website tracker, a CRM sync): no password, cannot log in; admins issue its tokens
+    is_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     team: Mapped[Team | None] = relationship()
 
@@ -46,7 +48,8 @@ class WebSession(Base):
 
 
 class ApiToken(Base):
-    """An API token; only its SHA-256 is stored, the clear token is shown once at creation."""
+    """An API token; only its SHA-256 is stored, the clear token is shown once at creation. ``scope`` is
+    ``read``, ``ingest`` or ``full`` (domain/token_scopes.py); after ``expires_at`` it is refused."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +60,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scope: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed log-ins counted per account (``account:<e-mail>``) and per client address (``address:<ip>``);
+    while ``blocked_until`` is ahead, attempts with that key are refused without checking the password."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RepProfile(Base):

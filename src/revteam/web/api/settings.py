@@ -34,7 +34,7 @@ from revteam.web.api.handoff_models import (
     UserRef,
 )
 from revteam.web.api.models import ERROR_RESPONSES
-from revteam.web.deps import CurrentUser, NowDep, SessionDep
+from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 
 scoring_router = APIRouter(responses=ERROR_RESPONSES)
 agreement_router = APIRouter(responses=ERROR_RESPONSES)
@@ -140,11 +140,11 @@ def notifications(db: SessionDep, me: CurrentUser) -> NotificationsOut:
 
 @notifications_router.put("/me/notifications", name="api.notifications.set", response_model=NotificationsOut,
                           summary="Change your notification settings")
-def set_notifications(db: SessionDep, me: CurrentUser, body: NotificationsIn) -> NotificationsOut:
+def set_notifications(db: SessionDep, me: CurrentUser, settings: SettingsDep, body: NotificationsIn) -> NotificationsOut:
     """Only the events and addresses you send change. A chat channel needs your address on it (an Apprise URL);
-    an empty address removes it."""
+    an empty address removes it. Webhook addresses are for admins only and must point to a public host."""
     addresses: dict[str, Any] = {c: u.strip() for c, u in body.addresses.items()}
-    save_notification_settings(db, me, body.preferences, addresses)
+    save_notification_settings(db, me, body.preferences, addresses, allow_hosts=settings.webhook_allow_hosts)
     return _settings(db, me.id)
 
 

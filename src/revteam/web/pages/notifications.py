@@ -4,7 +4,8 @@ their own chat addresses, and the notification groups they are in (leave, or joi
 The form names the events it shows (hidden field ``events``), so an event left with no channel ticked is
 muted on purpose, never by a form that forgot it. A chat channel needs the person's address on that
 channel (an Apprise URL, e.g. ``https://hooks.slack.com/services/...`` or ``msteams://...``); ticking one
-without a usable address is refused with the reason and the form kept.
+without a usable address is refused with the reason and the form kept. Webhook addresses are for admins
+only and must point to a public host (``delivery/targets.py``; ``REVTEAM_WEBHOOK_ALLOW_HOSTS``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from revteam.delivery.outbox import CHANNELS, EVENTS
+from revteam.delivery.outbox import EVENTS
 from revteam.errors import InvalidInput
 from revteam.services.notify.settings import (
     ADDRESS_HINTS,
     CHANNEL_LABELS,
     CHAT_CHANNELS,
     EVENT_HELP,
+    channels_open_to,
     chat_addresses,
     notification_settings,
     save_notification_settings,
@@ -28,7 +30,7 @@ from revteam.services.notify.settings import (
 )
 from revteam.services.people import User
 from revteam.services.unit_of_work import Session
-from revteam.web.deps import CurrentUser, NowDep, SessionDep
+from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 from revteam.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,8 +49,8 @@ def _page(request: Request, db: Session, me: User, *, status: int = 200, notice:
     context = {
         "events": EVENTS,
         "event_help": EVENT_HELP,
-        "channels": CHANNELS,
-        "chat_channels": CHAT_CHANNELS,
+        "channels": channels_open_to(me.role),
+        "chat_channels": tuple(c for c in CHAT_CHANNELS if c in channels_open_to(me.role)),
         "channel_labels": CHANNEL_LABELS,
         "hints": ADDRESS_HINTS,
         "prefs": prefs if prefs is not None else stored.preferences,
@@ -71,7 +73,7 @@ Address = Annotated[str | None, Form(max_length=600)]
 
 @router.post("/settings/notifications", name="notifications.save")
 def notifications_save(
-    request: Request, db: SessionDep, me: CurrentUser,
+    request: Request, db: SessionDep, me: CurrentUser, settings: SettingsDep,
     events: Annotated[str, Form(min_length=1, max_length=400)],
     pref: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006 - "event:channel" for each ticked box
     url_slack: Address = None, url_teams: Address = None, url_webhook: Address = None,
@@ -86,7 +88,7 @@ def notifications_save(
     addresses = {"slack": url_slack, "teams": url_teams, "webhook": url_webhook}
     addresses = {c: (u.strip() if u is not None else None) for c, u in addresses.items()}
     try:
-        save_notification_settings(db, me, prefs, addresses)
+        save_notification_settings(db, me, prefs, addresses, allow_hosts=settings.webhook_allow_hosts)
     except InvalidInput as e:
         typed = {**chat_addresses(db, me.id), **{c: u for c, u in addresses.items() if u is not None}}
         return _page(request, db, me, status=e.status, error=e.message, prefs=prefs, addresses=typed)
