@@ -11,7 +11,8 @@ RUN python -m venv /opt/revteam && /opt/revteam/bin/pip install .
 
 FROM python:3.11-slim
 # a system user without a login shell owns the process and its cache; the image never runs as root
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/revteam --create-home --shell /usr/sbin/nologin revteam
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/revteam --create-home --shell /usr/sbin/nologin revteam \
+ && install -d -o revteam -g revteam /var/lib/revteam-privacy
 COPY --from=build /opt/revteam /opt/revteam
 COPY LICENSE /usr/share/doc/revteam/LICENSE
 ENV PATH=/opt/revteam/bin:$PATH \
