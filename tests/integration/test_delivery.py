@@ -168,6 +168,32 @@ def test_failures_back_off_and_end_as_failed(sessions, session):
             assert r.failed == 1 and msg.status == "failed" and "refused" in msg.last_error
 
 
+class RefusingSender:
+    """A sender whose every address is refused by the SSRF rules (what AppriseSender raises at send time)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, msg) -> None:
+        from revteam.delivery.channels import DeliveryFailed
+
+        self.calls += 1
+        raise DeliveryFailed("Not sent: the webhook host resolves to 127.0.0.1, a loopback address.", code="target_refused")
+
+
+def test_a_refused_address_fails_at_once_instead_of_being_retried(sessions, session):
+    ana = make_user(session, role="sdr", email="ana@acme.test")
+    queue(session, 1, ana)
+    sender = RefusingSender()
+    r = deliver_due(sessions, sender, worker="w", now=NOW, lease=LEASE, max_attempts=8)
+    with sessions() as s:
+        msg = s.scalars(select(OutboxMessage)).one()
+    assert (r.failed, r.retried, sender.calls) == (1, 0, 1)
+    assert msg.status == "failed" and msg.attempts == 1 and "loopback" in msg.last_error
+    later = deliver_due(sessions, sender, worker="w", now=NOW + timedelta(days=1), lease=LEASE, max_attempts=8)
+    assert later.claimed == 0 and sender.calls == 1
+
+
 WORKER = """
 import sys
 from datetime import datetime, timedelta, timezone

@@ -5,7 +5,9 @@ time), then sends them one by one and marks each ``sent`` in its own transaction
 receiver accepted it. If the worker dies, its claimed messages stay ``sending``; once the lease
 (``REVTEAM_OUTBOX_LEASE_SECONDS``) has passed another worker takes them over. A failed send is retried
 with exponential backoff (1, 2, 4 … minutes, at most 6 hours) until ``REVTEAM_OUTBOX_MAX_ATTEMPTS``,
-then the message is ``failed`` and shown on the admin page.
+then the message is ``failed`` and shown on the admin page. A failure that no retry can cure (the address
+is refused by the SSRF rules, ``target_refused``, or is not a valid channel URL) ends the message as
+``failed`` at once: retrying would only repeat the refusal.
 
 Delivery is at-least-once at the protocol level, made effectively once by the two rules above: a
 message is only re-sent when its previous sender died before the receiver acknowledged it, and every
@@ -24,6 +26,7 @@ from revteam.delivery.channels import Sender
 from revteam.store.models import OutboxMessage
 
 MAX_BACKOFF = timedelta(hours=6)
+PERMANENT_FAILURES = frozenset({"target_refused", "bad_channel_url"})  # DeliveryFailed codes not worth a retry
 
 
 @dataclass
@@ -66,7 +69,7 @@ def deliver_due(sessions: sessionmaker[Session], sender: Sender, *, worker: str,
             except Exception as e:  # noqa: BLE001 - any channel failure is recorded and retried
                 msg.attempts += 1
                 msg.last_error = f"{type(e).__name__}: {e}"[:2000]
-                if msg.attempts >= max_attempts:
+                if msg.attempts >= max_attempts or getattr(e, "code", None) in PERMANENT_FAILURES:
                     msg.status = "failed"
                     report.failed += 1
                 else:
