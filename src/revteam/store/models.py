@@ -17,6 +17,7 @@ from revteam.store.tables.delivery import (  # noqa: F401
     NotificationGroup,
     NotificationPreference,
     OutboxMessage,
+    TouchReaction,
     UserChannel,
 )
 from revteam.store.tables.handoff import (  # noqa: F401
@@ -64,6 +65,9 @@ from revteam.store.tables.record import (  # noqa: F401
     StageChange,
     Target,
     Touchpoint,
+)
+from revteam.store.tables.requests import (  # noqa: F401
+    IdempotentRequest,
 )
 
 __all__ = [
@@ -114,4 +118,6 @@ __all__ = [
     "NotificationGroup",
     "GroupMembership",
     "UserChannel",
+    "TouchReaction",
+    "IdempotentRequest",
 ]

@@ -5,6 +5,8 @@ together); ``rescore_everyone`` (``revteam score``) walks every contact in batch
 one transaction per batch, so a long run keeps what it has done and reports progress as it goes.
 Batches are by contact id; each contact's score depends only on its own touches, so scoring in batches
 gives the same scores and the same handovers, in the same order, as scoring everyone at once.
+A contact that another transaction handed over meanwhile (the open-handoff ``Conflict``) is skipped in a
+savepoint, so a race between two scorings never loses either batch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revteam.domain.scoring import score_batch
+from revteam.errors import Conflict
 from revteam.services.handoff.hand_over import hand_over_lead
 from revteam.services.qualify.scoring import active_model, load_inputs, store_scores
 from revteam.services.record.lifecycle import load_stages
@@ -51,9 +54,15 @@ def score_and_hand_over(session: Session, *, now: datetime, contact_ids: Sequenc
             return run
         for i, cid in enumerate(batch.ids):
             if batch.is_mql[i] and inputs.stages[i] in below:
-                h = hand_over_lead(session, int(cid), now=now, model=model,
-                                   fast_track=bool(batch.fast_track_rule[i] >= 0),
-                                   rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring", why=None)
+                try:
+                    with session.begin_nested():  # a lead handed over meanwhile is skipped, the rest kept
+                        h = hand_over_lead(session, int(cid), now=now, model=model,
+                                           fast_track=bool(batch.fast_track_rule[i] >= 0),
+                                           rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring", why=None)
+                except Conflict as e:
+                    if e.code != "handoff_open":
+                        raise
+                    continue
                 run.new_mqls += 1
                 run.handoffs.append(h.id)
     return run
