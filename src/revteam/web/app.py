@@ -22,6 +22,7 @@ from revteam.runtime import Runtime, build_runtime
 from revteam.web import auth
 from revteam.web.api import analytics as api_analytics
 from revteam.web.api import handoff as api_handoff
+from revteam.web.api.idempotency import IdempotencyKeys
 from revteam.web.api import ingest as api_ingest
 from revteam.web.api import records as api_records
 from revteam.web.api import reports as api_reports
@@ -130,6 +131,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         by_path=(("/imports", upload_limit), (f"{API_PREFIX}/imports", upload_limit),
                  (f"{API_PREFIX}/touchpoints", TOUCHPOINT_BODY_LIMIT)),
     )
+    app.add_middleware(IdempotencyKeys)  # inside the body limits: a refused body is never remembered
     app.add_middleware(BodyLimit, limits=limits, upload_mb=settings.max_upload_mb)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

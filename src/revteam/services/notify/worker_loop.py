@@ -17,6 +17,7 @@ from revteam.config import Settings
 from revteam.delivery.channels import AppriseSender, Sender
 from revteam.delivery.worker import DeliveryReport, deliver_due
 from revteam.services.handoff.sla_clock import TickReport, tick
+from revteam.services.idempotency import forget_old
 from revteam.services.qualify.reactions import drain_touch_reactions
 
 log = logging.getLogger("revteam.worker")
@@ -34,6 +35,8 @@ def run_round(sessions: sessionmaker[Session], settings: Settings, *, now: datet
             log.info("touch reactions done: %d", reacted)
     except Exception:  # noqa: BLE001 - the clocks and the outbox must still run; the reactions stay owed
         log.exception("touch reactions failed this round")
+    with sessions() as s:
+        forget_old(s, now=now)  # Idempotency-Key answers older than a day
     with sessions() as s:
         t = tick(s, now=now, digest_hour=settings.digest_hour)
         s.commit()
