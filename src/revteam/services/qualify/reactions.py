@@ -10,8 +10,9 @@ Model
     one transaction: either the scores, the handoffs and the marks are kept, or none of them, so no
     batch is scored twice or never.
 
-    A reaction that keeps failing (``MAX_ATTEMPTS``) is left in the table with its last error, for an
-    admin to look at, and no longer holds up the others.
+    A reaction that fails is retried by the next drain (each drain counts one attempt); one that failed
+    ``MAX_ATTEMPTS`` times is left in the table with its last error, for an admin to look at, and no
+    longer holds up the others.
 
 Example::
 
@@ -79,21 +80,22 @@ def _note_failure(sessions: sessionmaker[Session], error: BaseException, *, limi
 
 
 def drain_touch_reactions(sessions: sessionmaker[Session], *, now: datetime, limit: int = BATCH) -> int:
-    """Do every reaction owed, ``limit`` per transaction; how many were done. A failing batch is retried
-    one reaction at a time, and a reaction that failed ``MAX_ATTEMPTS`` times is skipped (and logged)."""
+    """Do every reaction owed, ``limit`` per transaction; how many were done. When a batch fails it is
+    retried one reaction at a time; the first reaction that fails on its own gets an attempt counted
+    and the drain stops there (the worker's next round tries again; after ``MAX_ATTEMPTS`` it is skipped)."""
     done = 0
     size = limit
     while True:
         try:
             with sessions() as s:
                 n = _drain_once(s, now=now, limit=size)
-        except Exception as e:  # noqa: BLE001 - recorded on the reactions, then retried smaller
-            log.warning("touch reactions failed (%s); retrying one at a time", e)
-            _note_failure(sessions, e, limit=size)
-            if size == 1:
-                continue  # this reaction's attempts went up; MAX_ATTEMPTS ends it
-            size = 1
-            continue
+        except Exception as e:  # noqa: BLE001 - recorded on the reaction; the worker retries it
+            if size > 1:
+                size = 1
+                continue
+            log.warning("a touch reaction failed (%s); it stays owed", e)
+            _note_failure(sessions, e, limit=1)
+            return done
         done += n
         if n == 0:
             return done
