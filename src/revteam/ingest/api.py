@@ -13,7 +13,8 @@ Model
        The same transaction writes the reaction owed to the new events (``reactions.owe_reaction``:
        rescore their contacts, hand over those who qualify), the import run and the audit entry.
        A deadlock or a busy database before the commit is retried (``ATTEMPTS``).
-    3. After the commit the queue is drained (``drain_touch_reactions``); a failure there is logged,
+    3. After the commit the queue is drained (``drain_touch_reactions``), unless another request is
+       draining it already (then that one does this batch's reaction too); a failure there is logged,
        never answered: the batch is kept, and the worker drains what is left. A committed batch is
        never answered with an error.
 
@@ -52,6 +53,7 @@ MAX_EVENTS = 10_000
 API_MAPPING = Mapping(name="api", kind="touchpoints", columns={"event_id": ["external_id"], "email": ["contact_email"]})
 CHUNK = 500  # events per INSERT statement
 ATTEMPTS = 4  # tries of the write transaction when the database reports a deadlock or is busy
+DRAIN_ROUNDS = 5  # transactions of the reaction queue a request drains at most (the worker goes on)
 TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}  # deadlock, serialization failure, lock not available
 
 
@@ -92,7 +94,7 @@ def ingest_touchpoint_events(
             time.sleep(0.02 * attempt)
     if report.created:
         try:
-            drain_touch_reactions(sessions, now=now)
+            drain_touch_reactions(sessions, now=now, wait=False, rounds=DRAIN_ROUNDS)
         except Exception:  # noqa: BLE001 - the batch is committed: the worker drains what is left
             log.exception("rescoring after a touch batch failed; the worker will do it")
     return report

@@ -13,7 +13,7 @@ Model
     on one row (votes on a dispute, signatures of an agreement), and what the use case reads after it
     is current. ``serialize`` takes a named lock for work that has no row of its own (routing a lead,
     draining the touch-reaction queue): ``pg_advisory_xact_lock`` on PostgreSQL, the write lock on SQLite;
-    both are released when the transaction ends.
+    both are released when the transaction ends. ``try_serialize`` takes it only when it is free.
 
 Example::
 
@@ -59,3 +59,12 @@ def serialize(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
     else:  # SQLite: any write statement takes the one write lock; this one writes nothing
         session.execute(text("UPDATE touch_reactions SET attempts = attempts WHERE 1 = 0"))
+
+
+def try_serialize(session: Session, name: str) -> bool:
+    """Take the lock called ``name`` if nobody holds it (PostgreSQL), and say whether this caller has it.
+    SQLite has no such test: it waits for the write lock, as ``serialize`` does, and answers True."""
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(name)}))
+    serialize(session, name)
+    return True

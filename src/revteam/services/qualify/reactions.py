@@ -31,7 +31,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from revteam.services.handoff.claims import serialize
+from revteam.services.handoff.claims import serialize, try_serialize
 from revteam.services.qualify.rescoring import score_and_hand_over
 from revteam.store.db import transaction
 from revteam.store.models import TouchReaction
@@ -40,6 +40,8 @@ log = logging.getLogger("revteam.reactions")
 
 BATCH = 200  # reactions drained per transaction
 MAX_ATTEMPTS = 5
+_OWED = TouchReaction.done_at.is_(None) & (TouchReaction.attempts < MAX_ATTEMPTS)
+
 
 
 def owe_reaction(session: Session, source_system: str, contact_ids: Iterable[int], *, now: datetime) -> None:
@@ -54,12 +56,14 @@ def pending_reactions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(TouchReaction).where(TouchReaction.done_at.is_(None))) or 0
 
 
-def _drain_once(session: Session, *, now: datetime, limit: int) -> int:
+def _drain_once(session: Session, *, now: datetime, limit: int, wait: bool) -> int | None:
+    """One transaction of the drain: how many reactions it did, or None when another drain holds the lock."""
     with transaction(session):
-        serialize(session, "touch_reactions")
-        owed = session.scalars(select(TouchReaction).where(TouchReaction.done_at.is_(None),
-                                                           TouchReaction.attempts < MAX_ATTEMPTS)
-                               .order_by(TouchReaction.id).limit(limit)).all()
+        if wait:
+            serialize(session, "touch_reactions")
+        elif not try_serialize(session, "touch_reactions"):
+            return None
+        owed = session.scalars(select(TouchReaction).where(_OWED).order_by(TouchReaction.id).limit(limit)).all()
         if not owed:
             return 0
         contact_ids = sorted({int(c) for r in owed for c in r.contact_ids})
@@ -79,16 +83,29 @@ def _note_failure(sessions: sessionmaker[Session], error: BaseException, *, limi
                   .values(attempts=TouchReaction.attempts + 1, last_error=f"{type(error).__name__}: {error}"[:2000]))
 
 
-def drain_touch_reactions(sessions: sessionmaker[Session], *, now: datetime, limit: int = BATCH) -> int:
-    """Do every reaction owed, ``limit`` per transaction; how many were done. When a batch fails it is
-    retried one reaction at a time; the first reaction that fails on its own gets an attempt counted
-    and the drain stops there (the worker's next round tries again; after ``MAX_ATTEMPTS`` it is skipped)."""
+def _owed(sessions: sessionmaker[Session]) -> bool:
+    with sessions() as s:
+        return s.scalar(select(TouchReaction.id).where(_OWED).limit(1)) is not None
+
+
+def drain_touch_reactions(sessions: sessionmaker[Session], *, now: datetime, limit: int = BATCH,
+                          wait: bool = True, rounds: int | None = None) -> int:
+    """Do the reactions owed, ``limit`` per transaction; how many were done.
+
+    ``wait=False`` (after a request's commit): when another drain is running, leave it to that one. This
+    is safe: a drain that finds the queue empty releases the lock and then looks once more, so a
+    reaction committed while it held the lock is never stranded. ``rounds`` bounds the transactions of
+    one call (a request does not drain for ever under load; the next request or the worker goes on).
+    When a batch fails it is retried one reaction at a time; the first reaction that fails on its own
+    gets an attempt counted and the drain stops there (the next drain tries again; after
+    ``MAX_ATTEMPTS`` it is skipped)."""
     done = 0
     size = limit
+    done_rounds = 0
     while True:
         try:
             with sessions() as s:
-                n = _drain_once(s, now=now, limit=size)
+                n = _drain_once(s, now=now, limit=size, wait=wait)
         except Exception as e:  # noqa: BLE001 - recorded on the reaction; the worker retries it
             if size > 1:
                 size = 1
@@ -96,7 +113,13 @@ def drain_touch_reactions(sessions: sessionmaker[Session], *, now: datetime, lim
             log.warning("a touch reaction failed (%s); it stays owed", e)
             _note_failure(sessions, e, limit=1)
             return done
+        if n is None:
+            return done  # another drain holds the lock; it looks again after releasing it
         done += n
+        done_rounds += 1
         if n == 0:
+            if not _owed(sessions):  # the lock is released now: anything committed meanwhile is seen here
+                return done
+        elif rounds is not None and done_rounds >= rounds:
             return done
         size = limit
