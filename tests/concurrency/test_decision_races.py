@@ -229,3 +229,16 @@ def test_two_proposals_at_once_get_two_versions(sessions, team):
     outcomes = race(sessions, [lambda s: new_version(sessions, team), lambda s: new_version(sessions, team)])
     assert [o.kind for o in outcomes] == ["ok", "ok"]
     assert sorted(o.value for o in outcomes) == [2, 3]
+
+
+def test_the_same_file_imported_twice_at_once_is_written_once(sessions, team, tmp_path):
+    from revteam.ingest.service import run_import
+
+    path = tmp_path / "contacts.csv"
+    path.write_text("email,first_name,last_name,stage\n" + "".join(f"p{i}@globex.com,P,{i},lead\n" for i in range(50)))
+    outcomes = race(sessions, [lambda s: run_import(sessions, "contacts", path, now=MON, actor="test")
+                               for _ in range(3)])
+    assert [o.kind for o in outcomes] == ["ok"] * 3, [o.kind for o in outcomes]
+    assert sorted((o.value.created, o.value.unchanged) for o in outcomes) == [(0, 50), (0, 50), (50, 0)]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Contact).where(Contact.email.like("%@globex.com"))) == 50

@@ -23,7 +23,7 @@ from revteam.domain.business_hours import BusinessCalendar
 from revteam.domain.roles import SUPERVISORS
 from revteam.domain.sla import PRIORITIES, SlaTerms
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from revteam.services.handoff.claims import hold, serialize
+from revteam.services.claims import hold, serialize
 from revteam.services.people.users import names_of
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction

@@ -30,7 +30,7 @@ from revteam.domain.days import parse_day
 from revteam.domain.disputes import Vote, check_vote, decide
 from revteam.domain.roles import DISPUTERS, SUPERVISORS
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from revteam.services.handoff.claims import claim, hold
+from revteam.services.claims import claim, hold
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
 from revteam.store.db import transaction

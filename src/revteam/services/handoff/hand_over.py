@@ -23,7 +23,7 @@ from revteam.domain.scoring import ScoringModel
 from revteam.domain.sla import start_clock
 from revteam.errors import Conflict
 from revteam.services.handoff.agreement import agreement_in_force
-from revteam.services.handoff.claims import serialize
+from revteam.services.claims import serialize
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
 from revteam.services.handoff.routing import load_reps, load_rules, load_state, save_credits

@@ -31,7 +31,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from revteam.services.handoff.claims import serialize, try_serialize
+from revteam.services.claims import serialize, try_serialize
 from revteam.services.qualify.rescoring import score_and_hand_over
 from revteam.store.db import transaction
 from revteam.store.models import TouchReaction

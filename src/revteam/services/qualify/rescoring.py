@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.scoring import score_batch
 from revteam.errors import Conflict
-from revteam.services.handoff.claims import serialize
+from revteam.services.claims import serialize
 from revteam.services.handoff.hand_over import hand_over_lead
 from revteam.services.qualify.scoring import active_model, load_inputs, store_scores
 from revteam.services.record.lifecycle import load_stages
