@@ -6,12 +6,16 @@ Each call runs in its own thread with its own session (its own connection), rele
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from revteam.services.handoff.agreement import DEFAULT_TERMS, propose_agreement, sign_agreement
+from revteam.services.handoff.agreement import (
+    DEFAULT_TERMS,
+    propose_agreement,
+    sign_agreement,
+)
 from revteam.services.handoff.decide import (
     accept_lead,
     cast_vote,
@@ -21,11 +25,20 @@ from revteam.services.handoff.decide import (
     seed_reject_reasons,
 )
 from revteam.services.qualify.rescoring import score_and_hand_over
-from revteam.store.models import AuditEntry, Contact, Dispute, Handoff, RepProfile, RoutingRuleRow, SlaAgreement, User
+from revteam.store.models import (
+    AuditEntry,
+    Contact,
+    Dispute,
+    Handoff,
+    RepProfile,
+    RoutingRuleRow,
+    SlaAgreement,
+    User,
+)
 from tests.concurrency.race import race
 from tests.factories import make_account, make_contact, make_touch, make_user
 
-MON = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # 10:00 in New York, every rep at work
+MON = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York, every rep at work
 ROUNDS = 3  # leads raced over per test: more chances for the race to bite
 
 
@@ -89,8 +102,8 @@ def test_accept_and_reject_at_once_have_one_winner_and_no_mixed_state(sessions, 
         with sessions() as s:
             rep = s.get(Handoff, hid).rep_id
         outcomes = race(sessions, [
-            lambda s: accept_lead(s, hid, person(s, rep), now=MON + timedelta(minutes=5)),
-            lambda s: reject_lead(s, hid, person(s, rep), reason="student", note="a student", now=MON + timedelta(minutes=5)),
+            lambda s, hid=hid, rep=rep: accept_lead(s, hid, person(s, rep), now=MON + timedelta(minutes=5)),
+            lambda s, hid=hid, rep=rep: reject_lead(s, hid, person(s, rep), reason="student", note="a student", now=MON + timedelta(minutes=5)),
         ])
         kinds = sorted(o.kind for o in outcomes)
         assert kinds == ["conflict", "ok"], [o.kind for o in outcomes]
@@ -110,8 +123,8 @@ def test_accept_and_reject_at_once_have_one_winner_and_no_mixed_state(sessions, 
 
 def test_two_reps_accepting_at_once_accept_once(sessions, team):
     for hid in hot_leads(sessions):
-        outcomes = race(sessions, [lambda s: accept_lead(s, hid, person(s, team["vps"]), now=MON),
-                                   lambda s: accept_lead(s, hid, person(s, team["cro"]), now=MON)])
+        outcomes = race(sessions, [lambda s, hid=hid: accept_lead(s, hid, person(s, team["vps"]), now=MON),
+                                   lambda s, hid=hid: accept_lead(s, hid, person(s, team["cro"]), now=MON)])
         assert sorted(o.kind for o in outcomes) == ["conflict", "ok"]
         assert audit_count(sessions, "handoff.accepted", hid) == 1
 
@@ -123,10 +136,10 @@ def test_four_qualifies_at_once_make_one_sql_handoff(sessions, team):
             rep, contact_id = h.rep_id, h.contact_id
             accept_lead(s, hid, person(s, rep), now=MON + timedelta(minutes=5))
         outcomes = race(sessions, [
-            (lambda s: qualify_to_sql(s, hid, person(s, rep), now=MON + timedelta(hours=1))),
-            (lambda s: qualify_to_sql(s, hid, person(s, rep), now=MON + timedelta(hours=1))),
-            (lambda s: qualify_to_sql(s, hid, person(s, team["vps"]), now=MON + timedelta(hours=1))),
-            (lambda s: qualify_to_sql(s, hid, person(s, team["cro"]), now=MON + timedelta(hours=1))),
+            (lambda s, hid=hid, rep=rep: qualify_to_sql(s, hid, person(s, rep), now=MON + timedelta(hours=1))),
+            (lambda s, hid=hid, rep=rep: qualify_to_sql(s, hid, person(s, rep), now=MON + timedelta(hours=1))),
+            (lambda s, hid=hid: qualify_to_sql(s, hid, person(s, team["vps"]), now=MON + timedelta(hours=1))),
+            (lambda s, hid=hid: qualify_to_sql(s, hid, person(s, team["cro"]), now=MON + timedelta(hours=1))),
         ])
         assert sorted(o.kind for o in outcomes) == ["conflict", "conflict", "conflict", "ok"], [o.kind for o in outcomes]
         assert {o.code for o in outcomes if o.error} == {"already_qualified"}
@@ -138,7 +151,7 @@ def test_four_qualifies_at_once_make_one_sql_handoff(sessions, team):
 
 def test_two_scorings_of_one_lead_at_once_hand_it_over_once(sessions, team):
     for cid in hot_leads(sessions, hand_over=False):
-        outcomes = race(sessions, [lambda s: score_and_hand_over(s, now=MON, contact_ids=[cid]) for _ in range(3)])
+        outcomes = race(sessions, [lambda s, cid=cid: score_and_hand_over(s, now=MON, contact_ids=[cid]) for _ in range(3)])
         assert [o.kind for o in outcomes] == ["ok"] * 3
         assert sum(len(o.value.handoffs) for o in outcomes) == 1
         with sessions() as s:
@@ -158,8 +171,8 @@ def rejected_leads(sessions):
 def test_two_disputes_of_one_rejection_at_once_open_one(sessions, team):
     for hid in rejected_leads(sessions):
         outcomes = race(sessions, [
-            lambda s: open_dispute(s, hid, person(s, team["mia"]), reason="a real buyer", now=MON + timedelta(hours=1)),
-            lambda s: open_dispute(s, hid, person(s, team["max"]), reason="fits ICP", now=MON + timedelta(hours=1)),
+            lambda s, hid=hid: open_dispute(s, hid, person(s, team["mia"]), reason="a real buyer", now=MON + timedelta(hours=1)),
+            lambda s, hid=hid: open_dispute(s, hid, person(s, team["max"]), reason="fits ICP", now=MON + timedelta(hours=1)),
         ])
         assert sorted(o.kind for o in outcomes) == ["conflict", "ok"]
         assert [o.code for o in outcomes if o.error] == ["already_disputed"]
@@ -172,7 +185,7 @@ def test_the_whole_committee_voting_at_once_decides_once(sessions, team):
         with sessions() as s:
             did = open_dispute(s, hid, person(s, team["mia"]), reason="a real buyer", now=MON + timedelta(hours=1)).id
         outcomes = race(sessions, [
-            lambda s, m=m: cast_vote(s, did, person(s, team[m]), choice="return_to_sales", reason="fits",
+            lambda s, m=m, did=did: cast_vote(s, did, person(s, team[m]), choice="return_to_sales", reason="fits",
                                      now=MON + timedelta(hours=2))
             for m in ("cro", "cmo", "vps")])
         # a majority is 2 of 3: the first two votes count and decide, the third finds it decided
@@ -191,7 +204,7 @@ def test_two_votes_at_once_that_make_the_majority_decide(sessions, team):
         with sessions() as s:
             did = open_dispute(s, hid, person(s, team["mia"]), reason="a real buyer", now=MON + timedelta(hours=1)).id
         outcomes = race(sessions, [
-            lambda s, m=m: cast_vote(s, did, person(s, team[m]), choice="uphold_rejection", reason="a student",
+            lambda s, m=m, did=did: cast_vote(s, did, person(s, team[m]), choice="uphold_rejection", reason="a student",
                                      now=MON + timedelta(hours=2))
             for m in ("cro", "vps")])
         assert [o.kind for o in outcomes] == ["ok", "ok"]
@@ -209,8 +222,8 @@ def new_version(sessions, team):
 def test_both_heads_signing_at_once_put_the_version_in_force(sessions, team):
     for _ in range(ROUNDS):
         version = new_version(sessions, team)
-        outcomes = race(sessions, [lambda s: sign_agreement(s, version, person(s, team["cmo"]), "marketing", now=MON),
-                                   lambda s: sign_agreement(s, version, person(s, team["cro"]), "sales", now=MON)])
+        outcomes = race(sessions, [lambda s, version=version: sign_agreement(s, version, person(s, team["cmo"]), "marketing", now=MON),
+                                   lambda s, version=version: sign_agreement(s, version, person(s, team["cro"]), "sales", now=MON)])
         assert [o.kind for o in outcomes] == ["ok", "ok"]
         with sessions() as s:
             assert s.scalar(select(SlaAgreement).where(SlaAgreement.version == version)).in_force_at is not None
@@ -219,8 +232,8 @@ def test_both_heads_signing_at_once_put_the_version_in_force(sessions, team):
 def test_one_side_signed_twice_at_once_is_signed_once(sessions, team):
     for _ in range(ROUNDS):
         version = new_version(sessions, team)
-        outcomes = race(sessions, [lambda s: sign_agreement(s, version, person(s, team["cmo"]), "marketing", now=MON),
-                                   lambda s: sign_agreement(s, version, person(s, team["vps"]), "marketing", now=MON)])
+        outcomes = race(sessions, [lambda s, version=version: sign_agreement(s, version, person(s, team["cmo"]), "marketing", now=MON),
+                                   lambda s, version=version: sign_agreement(s, version, person(s, team["vps"]), "marketing", now=MON)])
         assert sorted(o.kind for o in outcomes) == ["conflict", "ok"]
         assert [o.code for o in outcomes if o.error] == ["already_signed"]
 

@@ -5,7 +5,7 @@ hand-over) happens exactly once, and ``Idempotency-Key`` replays a successful ca
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,11 +15,17 @@ from sqlalchemy import func, select
 from revteam.services.notify.worker_loop import run_round
 from revteam.services.qualify import reactions
 from revteam.services.qualify.reactions import pending_reactions
-from revteam.store.models import ContactScore, Handoff, IdempotentRequest, Touchpoint, TouchReaction
+from revteam.store.models import (
+    ContactScore,
+    Handoff,
+    IdempotentRequest,
+    Touchpoint,
+    TouchReaction,
+)
 from tests.concurrency.conftest import Live
 
 URL = "/api/v1/touchpoints"
-RECENT = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
+RECENT = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 
 
 def event(live: Live, n: int, *, who: int = 0, type: str = "page_view") -> dict[str, Any]:
@@ -89,7 +95,7 @@ def test_a_batch_committed_before_its_rescoring_failed_is_answered_200_and_resco
     assert answer.status_code == 200 and answer.json()["created"] == 1
     assert count(live, Handoff) == 0 and count(live, TouchReaction, TouchReaction.done_at.is_(None)) == 1
     monkeypatch.undo()
-    run_round(live.runtime.sessions, live.runtime.settings, now=datetime.now(timezone.utc), sender=_NoSender())
+    run_round(live.runtime.sessions, live.runtime.settings, now=datetime.now(UTC), sender=_NoSender())
     assert count(live, TouchReaction, TouchReaction.done_at.is_(None)) == 0
     assert count(live, Handoff) == 1
 

@@ -45,7 +45,14 @@ from revteam.services.qualify.reactions import drain_touch_reactions, owe_reacti
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import load_stages
 from revteam.store.db import transaction
-from revteam.store.models import Campaign, Contact, ContentAsset, ImportRun, Touchpoint, User
+from revteam.store.models import (
+    Campaign,
+    Contact,
+    ContentAsset,
+    ImportRun,
+    Touchpoint,
+    User,
+)
 
 log = logging.getLogger("revteam.ingest.api")
 
@@ -95,7 +102,7 @@ def ingest_touchpoint_events(
     if report.created:
         try:
             drain_touch_reactions(sessions, now=now, wait=False, rounds=DRAIN_ROUNDS)
-        except Exception:  # noqa: BLE001 - the batch is committed: the worker drains what is left
+        except Exception:
             log.exception("rescoring after a touch batch failed; the worker will do it")
     return report
 

@@ -22,11 +22,11 @@ from revteam.runtime import Runtime, build_runtime
 from revteam.web import auth
 from revteam.web.api import analytics as api_analytics
 from revteam.web.api import handoff as api_handoff
-from revteam.web.api.idempotency import IdempotencyKeys
 from revteam.web.api import ingest as api_ingest
 from revteam.web.api import records as api_records
 from revteam.web.api import reports as api_reports
 from revteam.web.api import settings as api_settings
+from revteam.web.api.idempotency import IdempotencyKeys
 from revteam.web.api.models import TouchpointEvent
 from revteam.web.deps import authorize
 from revteam.web.errors import install_error_handlers

@@ -23,7 +23,16 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revteam.errors import RevteamError
-from revteam.services.idempotency import Busy, Earlier, Started, abandon, begin, finish, key_in_use, key_reused
+from revteam.services.idempotency import (
+    Busy,
+    Earlier,
+    Started,
+    abandon,
+    begin,
+    finish,
+    key_in_use,
+    key_reused,
+)
 from revteam.web.errors import render_error
 from revteam.web.principal import app_now, is_api_path
 

@@ -10,11 +10,10 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-04 18:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import revteam.store.types
-
 
 revision = '0009'
 down_revision = '0008'
