@@ -255,3 +255,21 @@ def test_the_same_file_imported_twice_at_once_is_written_once(sessions, team, tm
     assert sorted((o.value.created, o.value.unchanged) for o in outcomes) == [(0, 50), (0, 50), (50, 0)]
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Contact).where(Contact.email.like("%@globex.com"))) == 50
+
+
+def test_a_dispute_returning_a_lead_already_handed_over_again_does_not_open_a_second_handoff(sessions, team):
+    [hid] = rejected_leads(sessions)[:1]
+    with sessions() as s:
+        old = s.get(Handoff, hid)
+        s.add(Handoff(contact_id=old.contact_id, kind="mql", rep_id=team["ben"], status="pending", priority="hot",
+                      handed_at=MON + timedelta(minutes=30)))  # handed over again meanwhile
+        s.commit()
+        did = open_dispute(s, hid, person(s, team["mia"]), reason="a real buyer", now=MON + timedelta(hours=1)).id
+        for m in ("cro", "cmo"):
+            cast_vote(s, did, person(s, team[m]), choice="return_to_sales", reason="fits", now=MON + timedelta(hours=2))
+    with sessions() as s:
+        d = s.get(Dispute, did)
+        assert d.outcome == "return_to_sales" and "not reopened" in d.summary
+        assert s.get(Handoff, hid).status == "rejected"
+        assert s.scalar(select(func.count()).select_from(Handoff).where(
+            Handoff.contact_id == s.get(Handoff, hid).contact_id, Handoff.status.in_(("pending", "unassigned")))) == 1

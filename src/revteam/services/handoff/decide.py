@@ -30,7 +30,7 @@ from revteam.domain.days import parse_day
 from revteam.domain.disputes import Vote, check_vote, decide
 from revteam.domain.roles import DISPUTERS, SUPERVISORS
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from revteam.services.claims import claim, hold
+from revteam.services.claims import claim, hold, serialize
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
 from revteam.store.db import transaction
@@ -257,10 +257,17 @@ def _carry_out(session: Session, d: Dispute, outcome: str, summary: str, user: U
     """The committee decided: record it; a lead returned to sales is pending again with a new SLA clock."""
     from revteam.delivery.outbox import notify_user
 
-    d.outcome, d.decided_at, d.summary = outcome, now, summary
     h = get_handoff(session, d.handoff_id)
     contact = get_contact(session, h.contact_id)
+    again = None
     if outcome == "return_to_sales":
+        serialize(session, "routing")  # as a hand-over: the lead must not end up with two open handoffs
+        again = session.scalar(select(Handoff.id).where(Handoff.contact_id == h.contact_id, Handoff.kind == h.kind,
+                                                        Handoff.id != h.id, Handoff.status.in_(("pending", "unassigned"))))
+        if again is not None:
+            summary += f" The lead was already handed to sales again (handoff {again}), so it is not reopened."
+    d.outcome, d.decided_at, d.summary = outcome, now, summary
+    if outcome == "return_to_sales" and again is None:
         from revteam.domain.sla import start_clock
         from revteam.services.handoff.agreement import agreement_in_force
 
