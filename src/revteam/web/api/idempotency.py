@@ -35,12 +35,14 @@ from revteam.services.idempotency import (
 )
 from revteam.web.errors import render_error
 from revteam.web.principal import app_now, is_api_path
+from revteam.web.sessions import session_token
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def _caller(headers: Headers) -> str | None:
-    credential = headers.get("authorization") or headers.get("cookie")
+def _caller(scope: Scope) -> str | None:
+    """A digest of the credential: the bearer token, else the session cookie (not the other cookies)."""
+    credential = Headers(scope=scope).get("authorization") or session_token(Request(scope))
     return hashlib.sha256(credential.encode()).hexdigest() if credential else None
 
 
@@ -53,7 +55,7 @@ class IdempotencyKeys:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        key, caller = headers.get("idempotency-key"), _caller(headers)
+        key, caller = headers.get("idempotency-key"), _caller(scope)
         if key is None or caller is None:  # no key, or nobody to keep it for (the call gets its 401)
             await self.app(scope, receive, send)
             return
