@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,19 @@ from revteam.runtime import build_runtime
 from revteam.services.people.users import issue_api_token
 from revteam.services.qualify.reactions import drain_touch_reactions, pending_reactions
 from revteam.store.db import make_engine, upgrade_to_head
-from revteam.store.models import Account, Contact, Handoff, RoutingRuleRow, Touchpoint, User
+from revteam.store.models import (
+    Account,
+    Contact,
+    Handoff,
+    RoutingRuleRow,
+    Touchpoint,
+    User,
+)
 from revteam.web.app import create_app
 
 SOURCE = "load"
 CONTACTS = 300
-START = datetime.now(timezone.utc).replace(microsecond=0)
+START = datetime.now(UTC).replace(microsecond=0)
 
 
 # ---------------------------------------------------------------- the server
@@ -247,7 +254,7 @@ def measure(database: str, url: str, *, rate: float, seconds: float, clients: in
             elapsed = time.perf_counter() - t0
         with runtime.sessions() as s:
             owed_after_load = pending_reactions(s)
-        drain_touch_reactions(runtime.sessions, now=datetime.now(timezone.utc))  # the worker's round
+        drain_touch_reactions(runtime.sessions, now=datetime.now(UTC))  # the worker's round
         with runtime.sessions() as s:
             stored = s.scalar(select(func.count()).select_from(Touchpoint).where(Touchpoint.source_system == SOURCE)) or 0
             owed = pending_reactions(s)

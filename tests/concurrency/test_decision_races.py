@@ -273,3 +273,28 @@ def test_a_dispute_returning_a_lead_already_handed_over_again_does_not_open_a_se
         assert s.get(Handoff, hid).status == "rejected"
         assert s.scalar(select(func.count()).select_from(Handoff).where(
             Handoff.contact_id == s.get(Handoff, hid).contact_id, Handoff.status.in_(("pending", "unassigned")))) == 1
+
+
+def test_two_ticks_at_once_bring_a_recycled_lead_back_once(sessions, team):
+    from revteam.services.handoff.sla_clock import tick
+    from revteam.store.models import StageChange
+
+    [hid, *_] = hot_leads(sessions)
+    with sessions() as s:
+        h = s.get(Handoff, hid)
+        reject_lead(s, hid, person(s, h.rep_id), reason="not_ready", recycle_until="2026-03-09", now=MON)
+        contact_id = h.contact_id
+    later = MON + timedelta(days=8)
+
+    def one_tick(s):
+        report = tick(s, now=later)
+        s.commit()
+        return report
+
+    outcomes = race(sessions, [one_tick, one_tick])
+    assert [o.kind for o in outcomes] == ["ok", "ok"]
+    assert sorted(o.value.returned for o in outcomes) == [0, 1]
+    with sessions() as s:
+        assert (s.get(Handoff, hid).status, s.get(Contact, contact_id).stage) == ("returned", "lead")
+        assert s.scalar(select(func.count()).select_from(StageChange).where(
+            StageChange.contact_id == contact_id, StageChange.to_stage == "lead", StageChange.from_stage == "recycled")) == 1
