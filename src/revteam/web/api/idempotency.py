@@ -105,11 +105,15 @@ class IdempotencyKeys:
                 answer["content_type"] = Headers(raw=message.get("headers", [])).get("content-type")
             elif message["type"] == "http.response.body":
                 answer["body"].extend(message.get("body", b""))
-                if not message.get("more_body", False) and 200 <= answer["status"] < 300:
-                    # kept before the last byte leaves: a client that has the answer can replay it at once
-                    await run_in_threadpool(finish, sessions, begun.id, fingerprint=fingerprint.hexdigest(),
-                                            status_code=answer["status"], content_type=answer["content_type"],
-                                            body=bytes(answer["body"]), now=app_now(app))
+                if not message.get("more_body", False):
+                    # settled before the last byte leaves: a client that has the answer can replay it (2xx)
+                    # or retry the key (an error) at once
+                    if 200 <= answer["status"] < 300:
+                        await run_in_threadpool(finish, sessions, begun.id, fingerprint=fingerprint.hexdigest(),
+                                                status_code=answer["status"], content_type=answer["content_type"],
+                                                body=bytes(answer["body"]), now=app_now(app))
+                    else:
+                        await run_in_threadpool(abandon, sessions, begun.id)
                     answer["kept"] = True
             await send(message)
 
