@@ -4,7 +4,7 @@ PostgreSQL: one 200, the others a 409 with its code, and the lead in one consist
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -38,7 +38,7 @@ def calls_at_once(live: Live, token: str, calls: list[tuple[str, dict[str, Any] 
 
 def pending_leads(live: Live) -> tuple[list[int], str]:
     """Every contact of ``live`` handed to one SDR (a demo request each); their ids and a leader's token."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with live.runtime.sessions() as s:
         sdr = s.scalars(select(User).where(User.role == "sdr")).first()
         make_user(s, role="ae")
@@ -74,7 +74,7 @@ def test_four_qualifies_at_once_through_the_api_make_one_sql(live: Live) -> None
     with live.runtime.sessions() as s:
         leader = s.scalars(select(User).where(User.role == "leader")).one()
         for hid in handoffs[:2]:
-            accept_lead(s, hid, leader, now=datetime.now(timezone.utc))
+            accept_lead(s, hid, leader, now=datetime.now(UTC))
     for hid in handoffs[:2]:
         answers = calls_at_once(live, token, [(f"/api/v1/handoffs/{hid}/qualify", {"note": "budget confirmed"})] * 4)
         assert sorted(a.status_code for a in answers) == [200, 409, 409, 409], [a.text for a in answers]

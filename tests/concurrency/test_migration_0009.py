@@ -3,7 +3,7 @@ stays open, the later one is closed as a duplicate, and then the partial unique 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -15,7 +15,7 @@ from revteam.store.db import alembic_config
 from revteam.store.models import Base, Handoff
 from tests.factories import make_contact
 
-AT = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def _upgrade(engine: Engine, revision: str) -> None:
