@@ -7,28 +7,34 @@ Guarantees
     * Re-importing the same file changes nothing (external ids, normalised e-mails, derived event ids).
     * ``dry_run`` does the whole import inside a transaction and rolls it back, so its counts are exact.
     * Each import is recorded as an ``ImportRun`` (also when rejected) and in the audit log.
+    * Imports write one at a time (the ``imports`` lock, ``services/claims.py``), so the same file
+      imported twice at once is written once and the other import finds it unchanged; a record that
+      another writer stored at the same moment makes the import a ``Conflict`` (409), nothing written.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from revteam.config import Settings, get_settings
-from revteam.errors import ImportRejected, InvalidInput, RowError
+from revteam.errors import Conflict, ImportRejected, InvalidInput, RowError
 from revteam.ingest.fields import FieldSpec, convert, is_empty
 from revteam.ingest.handlers import HANDLERS, Context, Handler, RowProblem
 from revteam.ingest.lookups import Lookups
 from revteam.ingest.mapping import Mapping
 from revteam.ingest.readers import RawRow, detect_format, read_rows
 from revteam.ingest.schemas import KIND_SPECS, KINDS, KindSpec
+from revteam.services.claims import serialize
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import load_stages
 from revteam.store.models import ImportRun
@@ -194,8 +200,10 @@ def run_import(
         ctx = Context(session, Lookups(session, source), source, now, stages, mapping.options, report.warnings)
         rejected_rows = {e.row for e in errors}
         if not errors or skip_invalid:
-            _write(ctx, handler, handler.order(good), report, errors, rejected_rows, progress,
-                   settings.import_batch_size, savepoints=skip_invalid and not handler.fails_before_writing)
+            serialize(session, "imports")  # one import writes at a time: the same file twice at once → unchanged
+            with _duplicates_are_a_conflict(session):
+                _write(ctx, handler, handler.order(good), report, errors, rejected_rows, progress,
+                       settings.import_batch_size, savepoints=skip_invalid and not handler.fails_before_writing)
         report.errors = sorted(errors, key=lambda e: (e.row, e.column or ""))
         report.rejected = len(rejected_rows)
         if report.errors and not skip_invalid:
@@ -209,12 +217,26 @@ def run_import(
         else:
             record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="import." + report.status,
                          entity=kind, detail={k: v for k, v in report.to_dict().items() if k not in ("warnings", "errors")})
-            session.commit()
+            with _duplicates_are_a_conflict(session):
+                session.commit()
     if report.errors and rejects_path is not None:
         _write_rejects(rejects_path, raw_rows, report.errors)
         report.rejects_file = str(rejects_path)
     _record_run(sessions, report, report.status, digest, now, actor_user_id)
     return report
+
+
+@contextmanager
+def _duplicates_are_a_conflict(session: Session) -> Iterator[None]:
+    """A record written by someone else at the same moment (a unique index refused ours): nothing of this
+    import is kept, and the answer says so (409) instead of failing."""
+    try:
+        yield
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("Someone else wrote some of these records at the same moment, so nothing of this import "
+                       "was written. Import the file again: the records already there will be unchanged.",
+                       code="import_conflict") from None
 
 
 def _write(ctx: Context, handler: Handler, rows: list[dict[str, Any]], report: ImportReport, errors: list[RowError],

@@ -17,6 +17,7 @@ from revteam.store.tables.delivery import (  # noqa: F401
     NotificationGroup,
     NotificationPreference,
     OutboxMessage,
+    TouchReaction,
     UserChannel,
 )
 from revteam.store.tables.handoff import (  # noqa: F401
@@ -69,6 +70,9 @@ from revteam.store.tables.record import (  # noqa: F401
     Target,
     Touchpoint,
 )
+from revteam.store.tables.requests import (  # noqa: F401
+    IdempotentRequest,
+)
 
 __all__ = [
     "NAMING",
@@ -120,4 +124,6 @@ __all__ = [
     "GroupMembership",
     "UserChannel",
     "ErasedExternalId",
+    "TouchReaction",
+    "IdempotentRequest",
 ]

@@ -30,6 +30,7 @@ from revteam.web.api import records as api_records
 from revteam.web.api import reports as api_reports
 from revteam.web.api import settings as api_settings
 from revteam.web.api import tokens as api_tokens
+from revteam.web.api.idempotency import IdempotencyKeys
 from revteam.web.api.models import TouchpointEvent
 from revteam.web.deps import authorize
 from revteam.web.errors import install_error_handlers
@@ -139,6 +140,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         by_path=(("/imports", upload_limit), (f"{API_PREFIX}/imports", upload_limit),
                  (f"{API_PREFIX}/touchpoints", TOUCHPOINT_BODY_LIMIT)),
     )
+    app.add_middleware(IdempotencyKeys)  # inside the body limits: a refused body is never remembered
     app.add_middleware(BodyLimit, limits=limits, upload_mb=settings.max_upload_mb)
     app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds, production=settings.is_production)
     if settings.trusted_proxies.strip():  # outermost: every layer sees the client's address and scheme

@@ -3,6 +3,9 @@
 Use cases (each its own transaction): propose a version (``propose_sla`` from the pages and the API:
 its committee is made of leaders and admins, senior people of both teams), sign it for one side.
 A version is in force once both sides, marketing and sales, have signed it, by two different people.
+Signatures of one version are taken one at a time (the version's row is locked first, ``claims.hold``),
+so two heads signing at once both count and the version comes into force; the same side signed twice
+at once gets one signature and a ``Conflict``.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from revteam.domain.business_hours import BusinessCalendar
 from revteam.domain.roles import SUPERVISORS
 from revteam.domain.sla import PRIORITIES, SlaTerms
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
+from revteam.services.claims import hold, serialize
 from revteam.services.people.users import names_of
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction
@@ -94,6 +99,7 @@ def propose_agreement(session: Session, *, text: str, terms: dict[str, Any], com
     with transaction(session):
         if not text.strip():
             raise InvalidInput("Write the agreement's text; it is what both heads sign.", code="bad_sla")
+        serialize(session, "sla_versions")  # two proposals at once get versions n and n+1
         version = (session.scalar(select(func.max(SlaAgreement.version))) or 0) + 1
         terms_from_json(version, terms)  # validate
         check_committee(session, committee)
@@ -144,13 +150,17 @@ def sign_agreement(session: Session, version: int, user: User, side: str, *, now
         row = session.scalar(select(SlaAgreement).where(SlaAgreement.version == version))
         if row is None:
             raise NotFound(f"No SLA version {version}.", code="sla_not_found")
+        hold(session, SlaAgreement, row.id, SlaAgreement.in_force_at)  # one signature of this version at a time
         if session.scalar(select(SlaSignoff).where(SlaSignoff.agreement_id == row.id, SlaSignoff.side == side)):
             raise Conflict(f"Version {version} is already signed for {side}.", code="already_signed")
         if any(s.user_id == user.id
                for s in session.scalars(select(SlaSignoff).where(SlaSignoff.agreement_id == row.id))):
             raise Conflict("One person cannot sign for both sides; the other head must sign.", code="same_signer")
         session.add(SlaSignoff(agreement_id=row.id, side=side, user_id=user.id, signed_at=now))
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict(f"Version {version} is already signed for {side}.", code="already_signed") from None
         sides = set(session.scalars(select(SlaSignoff.side).where(SlaSignoff.agreement_id == row.id)))
         if sides == set(SIDES):
             row.in_force_at = now

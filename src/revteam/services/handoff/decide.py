@@ -11,6 +11,9 @@ Rules
     * A reject reason either recycles (back to nurture until a future return date, which it then needs)
       or disqualifies; the return date is read only for a reason that recycles, so a form may keep the
       date field filled in when another reason is picked.
+    * Race-safe (``claims``): each decision claims its row with a conditional update (accept and reject:
+      ``... WHERE status = 'pending'``) or locks it (qualify, touch, dispute, vote) before it reads what it
+      decides on, so of two decisions at once one wins and the other gets a ``Conflict`` (409).
     * Only an accepted MQL is qualified to SQL (handed to an AE). Marketing (or a supervisor) disputes a
       rejected or recycled lead once; the committee of the SLA in force votes (``domain.disputes``).
 """
@@ -20,12 +23,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from revteam.domain.days import parse_day
 from revteam.domain.disputes import Vote, check_vote, decide
 from revteam.domain.roles import DISPUTERS, SUPERVISORS
 from revteam.errors import Conflict, Forbidden, InvalidInput, NotFound
+from revteam.services.claims import claim, hold, serialize
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
 from revteam.store.db import transaction
@@ -73,6 +78,11 @@ def _pending(h: Handoff) -> None:
         raise Conflict(f"This lead was already {h.status}; nothing to do.", code="handoff_decided")
 
 
+def _lost_race(h: Handoff) -> Conflict:
+    return Conflict(f"Someone else decided this lead a moment ago: it is {h.status} now; reload to see it.",
+                    code="handoff_decided")
+
+
 def _stop_clock(h: Handoff, at: datetime) -> None:
     if h.first_touch_at is None or at < h.first_touch_at:
         h.first_touch_at = at
@@ -83,7 +93,8 @@ def accept_lead(session: Session, handoff_id: int, user: User, *, now: datetime)
         h = get_handoff(session, handoff_id)
         check_may_act(user, h)
         _pending(h)
-        h.status, h.decided_at = "accepted", now
+        if not claim(session, Handoff, h.id, Handoff.status == "pending", status="accepted", decided_at=now):
+            raise _lost_race(h)
         _stop_clock(h, now)
         contact = get_contact(session, h.contact_id)
         stages = load_stages(session)
@@ -113,9 +124,9 @@ def reject_lead(session: Session, handoff_id: int, user: User, *, reason: str, n
                                code="recycle_date_required")
         if until is not None and until <= now.date():
             raise InvalidInput("The return date must be in the future.", code="bad_recycle_date")
-        h.status = "recycled" if rr.recycles else "rejected"
-        h.decided_at, h.reject_reason, h.reject_note = now, rr.code, note.strip() or None
-        h.recycle_until = until
+        if not claim(session, Handoff, h.id, Handoff.status == "pending", status="recycled" if rr.recycles else "rejected",
+                     decided_at=now, reject_reason=rr.code, reject_note=note.strip() or None, recycle_until=until):
+            raise _lost_race(h)
         _stop_clock(h, now)
         contact = get_contact(session, h.contact_id)
         text = rr.label + (f": {note.strip()}" if note.strip() else "")
@@ -156,7 +167,7 @@ def log_touch(session: Session, handoff_id: int, user: User, *, type: str, note:
     with transaction(session):
         h = get_handoff(session, handoff_id)
         check_may_act(user, h)
-        if h.status not in WORKED_STATUSES:
+        if not hold(session, Handoff, h.id, Handoff.status, Handoff.status.in_(WORKED_STATUSES)):
             raise Conflict(f"This lead is {h.status}; there is nothing left to work on it here.",
                            code="handoff_decided")
         if type not in SALES_TOUCH_TYPES:
@@ -173,8 +184,13 @@ def qualify_to_sql(session: Session, handoff_id: int, user: User, *, now: dateti
     with transaction(session):
         h = get_handoff(session, handoff_id)
         check_may_act(user, h)
-        if h.kind != "mql" or h.status != "accepted":
+        if h.kind != "mql" or not hold(session, Handoff, h.id, Handoff.status, Handoff.status == "accepted"):
             raise Conflict("Only an accepted MQL can be qualified to SQL.", code="not_accepted")
+        # the lead is locked: of several qualifies at once, the first hands it to an AE, the others see it done
+        if session.scalar(select(Handoff.id).where(Handoff.contact_id == h.contact_id, Handoff.kind == "sql",
+                                                   Handoff.handed_at >= h.handed_at).limit(1)) is not None:
+            raise Conflict("This lead is already qualified to SQL and with an AE; nothing to do.",
+                           code="already_qualified")
         return hand_over_lead(session, h.contact_id, now=now, model=active_model(session), kind="sql", by_user=user.id,
                               rule=None, why=note.strip() or None)
 
@@ -187,7 +203,7 @@ def open_dispute(session: Session, handoff_id: int, user: User, *, reason: str, 
         if user.role not in DISPUTERS:
             raise Forbidden("Marketing disputes rejections; ask a marketer or a leader.", code="not_marketing")
         h = get_handoff(session, handoff_id)
-        if h.status not in ("rejected", "recycled"):
+        if not hold(session, Handoff, h.id, Handoff.status, Handoff.status.in_(("rejected", "recycled"))):
             raise Conflict("Only a rejected or recycled lead can be disputed.", code="not_rejected")
         if session.scalar(select(Dispute.id).where(Dispute.handoff_id == h.id)) is not None:
             raise Conflict("This rejection is already disputed.", code="already_disputed")
@@ -199,7 +215,10 @@ def open_dispute(session: Session, handoff_id: int, user: User, *, reason: str, 
         d = Dispute(handoff_id=h.id, opened_by=user.id, opened_at=now, reason=reason.strip(),
                     committee=list(agreement.row.committee))
         session.add(d)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a dispute of the same rejection committed while this one was written
+            raise Conflict("This rejection is already disputed.", code="already_disputed") from None
         contact = get_contact(session, h.contact_id)
         for member in d.committee:
             notify_user(session, member, key=f"dispute:{d.id}:opened", event="dispute",
@@ -215,13 +234,19 @@ def cast_vote(session: Session, dispute_id: int, user: User, *, choice: str, rea
         d = session.get(Dispute, dispute_id)
         if d is None:
             raise NotFound(f"No dispute with id {dispute_id}.", code="dispute_not_found")
-        if d.outcome is not None:
-            raise Conflict("This dispute is already decided.", code="dispute_decided")
+        # votes on one dispute one at a time: each counts the votes before it, so the deciding vote decides once
+        if not hold(session, Dispute, d.id, Dispute.outcome, Dispute.outcome.is_(None)):
+            raise Conflict(f"This dispute is already decided ({d.outcome}); your vote was not needed.",
+                           code="dispute_decided")
         existing = [Vote(v.member_id, v.choice, v.reason) for v in
                     session.scalars(select(DisputeVote).where(DisputeVote.dispute_id == d.id))]
         vote = Vote(user.id, choice, reason)
         check_vote(d.committee, existing, vote)
         session.add(DisputeVote(dispute_id=d.id, member_id=user.id, choice=choice, reason=reason.strip(), voted_at=now))
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict("You have already voted on this dispute.", code="already_voted") from None
         decision = decide(d.committee, [*existing, vote])
         if decision.outcome is not None:
             _carry_out(session, d, decision.outcome, decision.summary, user, now)
@@ -232,10 +257,17 @@ def _carry_out(session: Session, d: Dispute, outcome: str, summary: str, user: U
     """The committee decided: record it; a lead returned to sales is pending again with a new SLA clock."""
     from revteam.delivery.outbox import notify_user
 
-    d.outcome, d.decided_at, d.summary = outcome, now, summary
     h = get_handoff(session, d.handoff_id)
     contact = get_contact(session, h.contact_id)
+    again = None
     if outcome == "return_to_sales":
+        serialize(session, "routing")  # as a hand-over: the lead must not end up with two open handoffs
+        again = session.scalar(select(Handoff.id).where(Handoff.contact_id == h.contact_id, Handoff.kind == h.kind,
+                                                        Handoff.id != h.id, Handoff.status.in_(("pending", "unassigned"))))
+        if again is not None:
+            summary += f" The lead was already handed to sales again (handoff {again}), so it is not reopened."
+    d.outcome, d.decided_at, d.summary = outcome, now, summary
+    if outcome == "return_to_sales" and again is None:
         from revteam.domain.sla import start_clock
         from revteam.services.handoff.agreement import agreement_in_force
 

@@ -2,6 +2,11 @@
 
 ``hand_over_lead`` is the one path by which a lead reaches a rep, whether the scoring model, a
 fast-track rule, a marketer or an SDR qualifying to SQL (SDR → AE handover) triggers it.
+
+Race-safe: hand-overs (and the worker's rerouting) take the ``routing`` lock first (``claims.serialize``),
+so the open-handoff check, the round-robin credits and the rep's daily count are read and written by
+one hand-over at a time; the partial unique index on open handoffs (one per contact and kind) is the
+last line, and a hand-over that would break it is a ``Conflict``, not a second handoff.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from revteam.domain.routing import Lead, route_lead
@@ -17,6 +23,7 @@ from revteam.domain.scoring import ScoringModel
 from revteam.domain.sla import start_clock
 from revteam.errors import Conflict
 from revteam.services.handoff.agreement import agreement_in_force
+from revteam.services.claims import serialize
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import get_contact, load_stages, move_contact_stage
 from revteam.services.handoff.routing import load_reps, load_rules, load_state, save_credits
@@ -34,7 +41,7 @@ from revteam.store.models import (
 
 HOT_MARGIN = 25  # points above the MQL threshold that make a lead hot
 RECENT_TOUCHES = 10
-OPEN_HANDOFF = ("pending",)
+OPEN_HANDOFF = ("pending", "unassigned")  # waiting for a rep's decision or for a rep: the unique index's statuses
 
 
 def priority_for(model: ScoringModel, total: float | None, fast_track: bool) -> str:
@@ -108,6 +115,7 @@ def hand_over_lead(
     why: str | None = None,
 ) -> Handoff:
     """Qualify (MQL, or SQL for SDR → AE), route, start the SLA clock and tell the rep."""
+    serialize(session, "routing")
     contact = get_contact(session, contact_id)
     if session.scalar(select(Handoff.id).where(Handoff.contact_id == contact.id, Handoff.kind == kind,
                                                Handoff.status.in_(OPEN_HANDOFF))) is not None:
@@ -132,8 +140,11 @@ def hand_over_lead(
                 routing_reason="; ".join([assignment.reason, *(f"skipped {s}" for s in assignment.skipped)]),
                 score_total=score.total if score else None, source=contact.original_source,
                 campaign_id=latest_campaign or contact.original_campaign_id, context=build_context(session, contact))
-    session.add(h)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(h)
+    except IntegrityError:  # the partial unique index: another hand-over of this lead got there first
+        raise Conflict(f"{contact.display_name} already has an open {kind.upper()} handoff.", code="handoff_open") from None
     _set_owner(session, contact, assignment.rep_id, now=now, reason=f"{kind} handoff {h.id}")
     record_audit(session, at=now, actor=f"user:{by_user}" if by_user else f"rule:{rule}", actor_user_id=by_user,
                  action=f"handoff.{kind}", entity="handoff", entity_id=h.id,
@@ -169,6 +180,7 @@ def _tell_rep(session: Session, h: Handoff, contact: Contact, reason: str, *, no
 def reroute_unassigned(session: Session, *, now: datetime) -> int:
     """Give waiting leads to a rep as soon as one can take them (the worker calls this every tick):
     a lead that arrived when nobody was working is never left behind."""
+    serialize(session, "routing")
     n = 0
     for h in session.scalars(select(Handoff).where(Handoff.status == "unassigned").order_by(Handoff.handed_at)):
         contact = session.get(Contact, h.contact_id)

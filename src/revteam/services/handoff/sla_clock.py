@@ -1,6 +1,8 @@
 """The SLA tick, run by the worker: escalations, recycled leads coming back, the daily digest of
 unworked leads, and scoring reviews. Every step is idempotent (outbox keys, unique review rows), so a
-tick can crash and run again without losing or doubling anything."""
+tick can crash and run again without losing or doubling anything. Two ticks at once (two workers, or
+``revteam worker`` beside ``serve``) run one after the other: the first step, rerouting, takes the
+``routing`` lock (``services/claims.py``) for the rest of the tick's transaction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""One worker round: tick the SLA clocks, then drain the outbox. Used by `revteam worker` and `serve`."""
+"""One worker round: do the touch reactions still owed (rescoring and hand-over of committed touch
+batches, ``services/qualify/reactions.py``), tick the SLA clocks, then drain the outbox. Used by
+`revteam worker` and `serve`."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from revteam.config import Settings
 from revteam.delivery.channels import AppriseSender, Sender
 from revteam.delivery.worker import DeliveryReport, deliver_due
 from revteam.services.handoff.sla_clock import TickReport, tick
+from revteam.services.idempotency import forget_old
+from revteam.services.qualify.reactions import drain_touch_reactions
 
 log = logging.getLogger("revteam.worker")
 
@@ -25,6 +29,14 @@ def worker_id() -> str:
 
 def run_round(sessions: sessionmaker[Session], settings: Settings, *, now: datetime, sender: Sender | None = None,
               worker: str | None = None) -> tuple[TickReport, DeliveryReport]:
+    try:
+        reacted = drain_touch_reactions(sessions, now=now)
+        if reacted:
+            log.info("touch reactions done: %d", reacted)
+    except Exception:  # noqa: BLE001 - the clocks and the outbox must still run; the reactions stay owed
+        log.exception("touch reactions failed this round")
+    with sessions() as s:
+        forget_old(s, now=now)  # Idempotency-Key answers older than a day
     with sessions() as s:
         t = tick(s, now=now, digest_hour=settings.digest_hour)
         s.commit()

@@ -5,6 +5,9 @@ together); ``rescore_everyone`` (``revteam score``) walks every contact in batch
 one transaction per batch, so a long run keeps what it has done and reports progress as it goes.
 Batches are by contact id; each contact's score depends only on its own touches, so scoring in batches
 gives the same scores and the same handovers, in the same order, as scoring everyone at once.
+Scorings take the ``scoring`` lock (``claims.serialize``), so two at once (two touch batches of one
+contact) store each score once and hand a lead over once. A contact that another transaction handed over meanwhile (the open-handoff ``Conflict``) is skipped in a
+savepoint, so a race between two scorings never loses either batch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revteam.domain.scoring import score_batch
+from revteam.errors import Conflict
+from revteam.services.claims import serialize
 from revteam.services.handoff.hand_over import hand_over_lead
 from revteam.services.qualify.scoring import active_model, load_inputs, store_scores
 from revteam.services.record.lifecycle import load_stages
@@ -38,6 +43,7 @@ def score_and_hand_over(session: Session, *, now: datetime, contact_ids: Sequenc
     """Score the contacts (all when ``contact_ids`` is None), store scores with reasons, and hand over
     every contact below MQL that the model now qualifies (by score or fast track)."""
     with transaction(session):
+        serialize(session, "scoring")  # one scoring at a time: its scores and hand-overs read what the last one wrote
         model = active_model(session)
         stages = load_stages(session)
         below = {s for s in stages.main if stages.rank(s) < stages.rank("mql")}
@@ -51,9 +57,15 @@ def score_and_hand_over(session: Session, *, now: datetime, contact_ids: Sequenc
             return run
         for i, cid in enumerate(batch.ids):
             if batch.is_mql[i] and inputs.stages[i] in below:
-                h = hand_over_lead(session, int(cid), now=now, model=model,
-                                   fast_track=bool(batch.fast_track_rule[i] >= 0),
-                                   rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring", why=None)
+                try:
+                    with session.begin_nested():  # a lead handed over meanwhile is skipped, the rest kept
+                        h = hand_over_lead(session, int(cid), now=now, model=model,
+                                           fast_track=bool(batch.fast_track_rule[i] >= 0),
+                                           rule="fast_track" if batch.fast_track_rule[i] >= 0 else "scoring", why=None)
+                except Conflict as e:
+                    if e.code != "handoff_open":
+                        raise
+                    continue
                 run.new_mqls += 1
                 run.handoffs.append(h.id)
     return run

@@ -63,3 +63,18 @@ class UserChannel(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     target: Mapped[str] = mapped_column(String(500))
+
+
+class TouchReaction(Base):
+    """The reaction owed to a committed batch of touches: rescore its contacts and hand over those who
+    now qualify. Written in the same transaction as the touches, done exactly once (``done_at`` is set
+    in the transaction that scores them), so a crash after the batch commits loses nothing."""
+
+    __tablename__ = "touch_reactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_system: Mapped[str] = mapped_column(String(40))
+    contact_ids: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,11 +44,22 @@ class RoutingCredit(Base):
     credit: Mapped[float] = mapped_column(Float)
 
 
+OPEN_STATUSES = ("pending", "unassigned")  # a handoff still waiting for a rep's decision
+_OPEN = text("status IN ('pending', 'unassigned')")
+
+
 class Handoff(Base):
-    """A lead handed from marketing to sales (or from SDR to AE), with its context and SLA clock."""
+    """A lead handed from marketing to sales (or from SDR to AE), with its context and SLA clock.
+
+    At most one open (pending or unassigned) handoff of each kind per contact: a partial unique index,
+    so two hand-overs of one lead racing each other cannot both be stored."""
 
     __tablename__ = "handoffs"
-    __table_args__ = (Index("ix_handoffs_rep_status", "rep_id", "status"),)
+    __table_args__ = (
+        Index("ix_handoffs_rep_status", "rep_id", "status"),
+        Index("uq_handoffs_open_contact_kind", "contact_id", "kind", unique=True, sqlite_where=_OPEN,
+              postgresql_where=_OPEN),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10), default="mql")  # mql | sql (SDR → AE)
