@@ -3,6 +3,11 @@
 A handler is picked from ``HANDLERS`` by kind (strategy table). Every handler is idempotent: a row
 whose record exists with the same values is ``unchanged``; empty cells never erase stored values.
 A problem found while writing raises ``RowProblem`` and the service reports it against that row.
+
+Contacts and touchpoints, the large files, are written a batch at a time (``write_batch``): existing
+records are found with one ``IN`` query per key on an index, new ones are inserted with one
+multi-row ``INSERT ... RETURNING``, and a key written earlier in the same file is reported as
+"duplicate of row N" (``SeenIds``), so memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
-from revteam.ingest.lookups import Lookups
+from revteam.ingest.lookups import Lookups, SeenIds
 from revteam.services.revenue.deal_stages import dated_for_import, move_deal
 from revteam.services.record.lifecycle import apply_stage_move
 from revteam.services.people.privacy import is_erased
@@ -115,6 +120,16 @@ def derived_id(*parts: Any) -> str:
 class Handler:
     kind = ""
     fails_before_writing = False  # True when write() raises RowProblem before touching the session
+    batch = False  # True: write_batch() writes a chunk of rows and finds in-file duplicates itself
+    ordered = False  # True: order() needs every row of the file (history imports, sorted by time)
+
+    def write_batch(self, ctx: Context, rows: list[Row]) -> list[str | RowProblem]:
+        """One outcome per row, in order: created/updated/unchanged, or the problem that rejects it."""
+        raise NotImplementedError
+
+    def check_time(self, row: Row, now: datetime) -> list[tuple[str | None, str]]:
+        """Rules that need the import time (the validator calls it after ``check``)."""
+        return []
 
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("ext", row.get("external_id"))
@@ -154,7 +169,8 @@ class AccountHandler(Handler):
             return "created"
         acc = ctx.session.get(Account, aid)
         assert acc is not None
-        if row.get("domain") and row["domain"] != acc.domain and row["domain"] in ctx.lookups._load("account_domain"):
+        if row.get("domain") and row["domain"] != acc.domain and ctx.lookups.account(
+                external_id=None, domain=row["domain"], name=None) not in (None, acc.id):
             raise RowProblem("domain", f"domain {row['domain']} already belongs to another account")
         changed = _apply(acc, row, self.FIELDS)
         if owner is not None and acc.owner_id != owner:
@@ -166,25 +182,15 @@ class AccountHandler(Handler):
 
 class ContactHandler(Handler):
     kind = "contacts"
+    batch = True
     FIELDS = ("email", "first_name", "last_name", "title", "persona", "original_source", "consent")
+    INSERTED = ("email", "first_name", "last_name", "title", "persona", "original_source")
 
     def __init__(self) -> None:
-        self._new: list[tuple[Contact, str, datetime]] = []
+        self.seen = SeenIds()
 
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("email", row["email"]) if row.get("email") else ("ext", row.get("external_id"))
-
-    def flush(self, ctx: Context) -> None:
-        """Insert the new contacts in one flush, then record each one's entry into the lifecycle."""
-        if not self._new:
-            return
-        ctx.session.flush()
-        for c, stage, at in self._new:
-            move = plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)
-            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
-            ctx.lookups.remember_contact(c)
-        self._new = []
-        ctx.session.flush()
 
     def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
         st = row.get("stage")
@@ -192,23 +198,90 @@ class ContactHandler(Handler):
             return [("stage", f"{st!r} is not a lifecycle stage; use one of: {', '.join(stages.all)}")]
         return []
 
-    def write(self, ctx: Context, row: Row) -> str:
-        owner = _owner(ctx, row)
-        account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
-        campaign_id = _ref(ctx, row, "original_campaign", "campaign")
-        cid = ctx.lookups.contact(email=row.get("email"), external_id=row.get("external_id"))
-        if cid is None and is_erased(ctx.session, row.get("email")):
-            raise RowProblem("email", "this person asked to be erased; remove the row (their data is not kept)")
-        at = row.get("created_at") or ctx.now
+    def write_batch(self, ctx: Context, rows: list[Row]) -> list[str | RowProblem]:
+        by_email = ctx.lookups.contacts_by_email(r["email"] for r in rows if r.get("email"))
+        by_ext = ctx.lookups.contacts_by_ext(r["external_id"] for r in rows if r.get("external_id"))
+        erased = ctx.lookups.erased(r["email"] for r in rows if r.get("email") and r["email"] not in by_email)
+        in_batch: dict[tuple[str, Any], int] = {}
+        outcomes: list[str | RowProblem | None] = []
+        found: dict[int, int] = {}  # position in rows -> stored contact id
+        new: list[int] = []
+        for pos, row in enumerate(rows):
+            try:
+                cid = self._identify(row, by_email, by_ext, in_batch)
+                if cid is None and row.get("email") in erased:
+                    raise RowProblem("email", "this person asked to be erased; remove the row (their data is not kept)")
+                refs = (_owner(ctx, row), _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts"))),
+                        _ref(ctx, row, "original_campaign", "campaign"))
+            except RowProblem as p:
+                outcomes.append(p)
+                continue
+            row["_refs"] = refs
+            outcomes.append(None)
+            if cid is None:
+                new.append(pos)
+            else:
+                found[pos] = cid
+        if found:
+            loaded = {c.id: c for c in ctx.session.scalars(select(Contact).where(Contact.id.in_(set(found.values()))))}
+            for pos, cid in found.items():
+                outcomes[pos] = self._update(ctx, rows[pos], loaded[cid])
+        if new:
+            self._insert(ctx, [rows[p] for p in new])
+            for p in new:
+                outcomes[p] = "created"
+        return [o for o in outcomes if o is not None]
+
+    def _identify(self, row: Row, by_email: dict[str, int], by_ext: dict[str, int],
+                  in_batch: dict[tuple[str, Any], int]) -> int | None:
+        """The stored contact this row is about (e-mail first, else external id), refusing repeats."""
+        email, ext, n = row.get("email"), row.get("external_id"), row["_row"]
+        keys = [k for k in (("email", email), ("external_id", ext)) if k[1]]
+        for col, value in keys:
+            if (col, value) in in_batch:
+                raise RowProblem(col, f"duplicate of row {in_batch[(col, value)]} (same {col} {value}); keep one of them")
+        cid = by_email.get(email) if email else None
+        ext_owner = by_ext.get(ext) if ext else None
         if cid is None:
-            c = Contact(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,
-                        original_campaign_id=campaign_id, owner_id=owner, created_at=at, consent="unknown")
-            _apply(c, row, self.FIELDS)
-            ctx.session.add(c)
-            self._new.append((c, row.get("stage") or "lead", at))
-            return "created"
-        c = ctx.session.get(Contact, cid)
-        assert c is not None
+            cid = ext_owner
+        elif ext_owner is not None and ext_owner != cid:
+            raise RowProblem("external_id", f"external id {ext} already belongs to another contact; one person "
+                             "cannot have two records (fix the e-mail or the id)")
+        if cid is not None:
+            first = self.seen.get(cid)
+            if first is not None:
+                col, value = keys[0]
+                raise RowProblem(col, f"duplicate of row {first} (same {col} {value}); keep one of them")
+            self.seen.add(cid, n)
+        for k in keys:
+            in_batch[k] = n
+        return cid
+
+    def _insert(self, ctx: Context, rows: list[Row]) -> None:
+        """New contacts in one multi-row INSERT, then each one's entry into the lifecycle in another."""
+        values = []
+        for row in rows:
+            owner, account_id, campaign_id = row.pop("_refs")
+            at = row.get("created_at") or ctx.now
+            stage = row.get("stage") or "lead"
+            plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)  # same checks as one by one
+            v = {f: row.get(f) for f in self.INSERTED}
+            v.update(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,
+                     original_campaign_id=campaign_id, owner_id=owner, created_at=at,
+                     consent=row.get("consent") or "unknown", stage=stage, stage_changed_at=at)
+            values.append(v)
+        ids = ctx.session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values).all()
+        from revteam.store.models import StageChange
+
+        ctx.session.execute(insert(StageChange), [
+            {"contact_id": cid, "from_stage": None, "to_stage": v["stage"], "changed_at": v["created_at"],
+             "actor_user_id": None, "actor_rule": ctx.rule, "reason": None, "source_system": ctx.source,
+             "external_id": None} for cid, v in zip(ids, values)])
+        for cid, row in zip(ids, rows):
+            self.seen.add(cid, row["_row"])
+
+    def _update(self, ctx: Context, row: Row, c: Contact) -> str:
+        owner, account_id, campaign_id = row.pop("_refs")
         changed = _apply(c, row, self.FIELDS)
         if row.get("external_id") and not c.external_id:
             c.source_system, c.external_id, changed = ctx.source, row["external_id"], True
@@ -219,10 +292,7 @@ class ContactHandler(Handler):
         target = row.get("stage")
         if target and target != c.stage:
             changed = self._advance(ctx, row, c, target) or changed
-        if changed:
-            ctx.lookups.remember_contact(c)
         return "updated" if changed else "unchanged"
-
 
     def _advance(self, ctx: Context, row: Row, c: Contact, target: str) -> bool:
         """A file's stage moves a contact forward; it never moves one back (that needs a reason).
@@ -257,7 +327,7 @@ class CampaignHandler(Handler):
 
     def write(self, ctx: Context, row: Row) -> str:
         owner = _owner(ctx, row)
-        cid = ctx.lookups._load("campaign").get((ctx.source, row["external_id"]))
+        cid = ctx.lookups.own("campaign", row["external_id"])
         if cid is None:
             c = Campaign(source_system=ctx.source, external_id=row["external_id"], owner_id=owner,
                          type=row.get("type") or row["channel"])
@@ -279,7 +349,7 @@ class ContentHandler(Handler):
     FIELDS = ("title", "type", "category", "status", "requested_at", "due_date", "published_at", "url")
 
     def write(self, ctx: Context, row: Row) -> str:
-        cid = ctx.lookups._load("content").get((ctx.source, row["external_id"]))
+        cid = ctx.lookups.own("content", row["external_id"])
         if cid is None:
             c = ContentAsset(source_system=ctx.source, external_id=row["external_id"],
                              status=row.get("status") or "published")
@@ -294,10 +364,11 @@ class ContentHandler(Handler):
 
 
 class TouchpointHandler(Handler):
-    """Touch events are immutable: a repeated event id is ``unchanged``. Inserted in bulk."""
+    """Touch events are immutable: a stored event id is ``unchanged``. Written a batch at a time."""
 
     kind = "touchpoints"
     fails_before_writing = True
+    batch = True
 
     def key(self, row: Row) -> tuple[Any, ...]:
         if not row.get("external_id"):
@@ -306,39 +377,63 @@ class TouchpointHandler(Handler):
         return ("ext", row["external_id"])
 
     def __init__(self) -> None:
-        self._pending: list[Row] = []
-        self._seen: set[str] | None = None
+        self.seen = SeenIds()
 
-    def write(self, ctx: Context, row: Row) -> str:
-        if self._seen is None:
-            self._seen = set(ctx.session.scalars(
-                select(Touchpoint.external_id).where(Touchpoint.source_system == ctx.source)))
-        self.key(row)
-        if row["external_id"] in self._seen:
-            return "unchanged"
-        values = {
-            "contact_id": _contact_ref(ctx, row),
-            "type": row["type"],
-            "channel": row.get("channel"),
-            "campaign_id": _ref(ctx, row, "campaign", "campaign"),
-            "content_id": _ref(ctx, row, "content", "content"),
-            "url": row.get("url"),
-            "occurred_at": row["occurred_at"],
-            "properties": row.get("properties"),
-            "source_system": ctx.source,
-            "external_id": row["external_id"],
-            "actor_user_id": _owner(ctx, row, "actor_email"),
-        }
-        self._seen.add(row["external_id"])
-        self._pending.append(values)
-        if len(self._pending) >= 5000:
-            self.flush(ctx)
-        return "created"
+    def write_batch(self, ctx: Context, rows: list[Row]) -> list[str | RowProblem]:
+        for row in rows:
+            self.key(row)
+        stored = ctx.lookups.touchpoints_by_ext(r["external_id"] for r in rows)
+        by_email = ctx.lookups.contacts_by_email(r["contact_email"] for r in rows if r.get("contact_email"))
+        by_ext = ctx.lookups.contacts_by_ext(r["contact_external_id"] for r in rows if r.get("contact_external_id"))
+        in_batch: dict[str, int] = {}
+        outcomes: list[str | RowProblem] = []
+        pending: list[tuple[Row, dict[str, Any]]] = []
+        for row in rows:
+            ext = row["external_id"]
+            try:
+                first = in_batch.get(ext) or (self.seen.get(stored[ext]) if ext in stored else None)
+                if first is not None:
+                    raise RowProblem("external_id", f"duplicate of row {first} (same event id {ext}); keep one of them")
+                in_batch[ext] = row["_row"]
+                if ext in stored:
+                    self.seen.add(stored[ext], row["_row"])
+                    outcomes.append("unchanged")
+                    continue
+                values = {
+                    "contact_id": self._contact(row, by_email, by_ext),
+                    "type": row["type"],
+                    "channel": row.get("channel"),
+                    "campaign_id": _ref(ctx, row, "campaign", "campaign"),
+                    "content_id": _ref(ctx, row, "content", "content"),
+                    "url": row.get("url"),
+                    "occurred_at": row["occurred_at"],
+                    "properties": row.get("properties"),
+                    "source_system": ctx.source,
+                    "external_id": ext,
+                    "actor_user_id": _owner(ctx, row, "actor_email"),
+                }
+            except RowProblem as p:
+                outcomes.append(p)
+                continue
+            pending.append((row, values))
+            outcomes.append("created")
+        if pending:
+            ids = ctx.session.scalars(insert(Touchpoint).returning(Touchpoint.id, sort_by_parameter_order=True),
+                                      [v for _, v in pending]).all()
+            for tid, (row, _) in zip(ids, pending):
+                self.seen.add(tid, row["_row"])
+        return outcomes
 
-    def flush(self, ctx: Context) -> None:
-        if self._pending:
-            ctx.session.execute(insert(Touchpoint), self._pending)
-            self._pending = []
+    @staticmethod
+    def _contact(row: Row, by_email: dict[str, int], by_ext: dict[str, int]) -> int:
+        email, ext = row.get("contact_email"), row.get("contact_external_id")
+        found = by_email.get(email) if email else None
+        if found is None and ext:
+            found = by_ext.get(ext)
+        if found is None:
+            col = "contact_email" if email else "contact_external_id"
+            raise RowProblem(col, f"unknown contact {email or ext!r}; import the contacts first or fix the reference")
+        return found
 
 
 class DealHandler(Handler):
@@ -364,6 +459,13 @@ class DealHandler(Handler):
         if row.get("closed_on") and row.get("created_on") and row["closed_on"] < row["created_on"]:
             problems.append(("closed_on", f"closes ({row['closed_on']}) before it was created ({row['created_on']})"))
         return problems
+
+    def check_time(self, row: Row, now: datetime) -> list[tuple[str | None, str]]:
+        if row.get("outcome") in ("won", "lost") and row.get("closed_on") and row["closed_on"] > now.date():
+            return [("closed_on", f"a deal cannot be {row['outcome']} on {row['closed_on']}, after today "
+                                  f"({now.date()}); for a deal expected to close then, leave it open with "
+                                  "expected_close_on")]
+        return []
 
     def write(self, ctx: Context, row: Row) -> str:
         owner = _owner(ctx, row)
@@ -432,6 +534,7 @@ class StageChangeHandler(Handler):
     contact's newest recorded change is kept as history and checked against its own ``from_stage``."""
 
     kind = "stage_changes"
+    ordered = True
 
     def key(self, row: Row) -> tuple[Any, ...]:
         if not row.get("external_id"):
@@ -484,6 +587,7 @@ class DealStageChangeHandler(Handler):
 
     kind = "deal_stage_changes"
     fails_before_writing = True
+    ordered = True
 
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("deal_external_id", f"{row.get('deal_external_id')} → {row.get('to_stage')} on {row.get('changed_on')}")
