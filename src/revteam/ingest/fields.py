@@ -261,7 +261,15 @@ def convert(value: Any, spec: FieldSpec) -> Any:
     """The typed value of a non-empty cell, None for an empty one; ValueError says what is wrong."""
     if is_empty(value):
         return None
-    if isinstance(value, str):
+    return convert_filled(value, spec)
+
+
+def convert_filled(value: Any, spec: FieldSpec) -> Any:
+    """``convert`` of a cell known not to be empty."""
+    if value.__class__ is str:
+        if "\x00" in value or not value.isascii():
+            check_text(value)
+    elif isinstance(value, str):
         check_text(value)
     elif isinstance(value, float) and spec.type in ("int", "decimal"):
         value = repr(value)  # JSON numbers: 1e400 arrives as inf, refused as not finite

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, literal, null, select, text
 from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
@@ -109,6 +109,54 @@ def _ref(ctx: Context, row: Row, column: str, kind: str) -> int | None:
     if found is None:
         raise RowProblem(column, f"unknown {kind} {ext!r}; import {kind}s first or fix the id")
     return found
+
+
+def insert_many(session: Session, model: Any, values: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in as few statements as the database allows and return their new ids, in order.
+
+    PostgreSQL: the ids are drawn from the table's sequence first, then every row goes in one
+    ``INSERT ... SELECT * FROM unnest(<one array per column>)``: one statement and one round trip per
+    batch (``executemany`` would send one INSERT per row). SQLite: ids after the largest one, then
+    ``executemany``, which SQLite runs in-process. Either way an ``Insert`` construct, so the data
+    versions notice the new rows."""
+    if not values:
+        return []
+    table = model.__table__  # Core, not ORM bulk insert: one batch even when rows leave different cells empty
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                        "FROM generate_series(1, :n)"), {"n": len(values)}))
+        for v, i in zip(values, ids):
+            v["id"] = i
+        session.execute(_unnest_insert(table, values))
+        return ids
+    # SQLite: the ids follow the largest one. The import's transaction holds SQLite's single write lock
+    # from its first write on; before that a concurrent writer makes this INSERT fail (busy, or a
+    # duplicate primary key), never share an id.
+    start = session.scalar(select(func.max(table.c.id))) or 0
+    ids = list(range(start + 1, start + 1 + len(values)))
+    for v, i in zip(values, ids):
+        v["id"] = i
+    session.execute(table.insert(), values)
+    return ids
+
+
+def _unnest_insert(table: Any, values: list[dict[str, Any]]) -> Any:
+    import json
+
+    from sqlalchemy import JSON, Text, bindparam, cast
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    cols = [c for c in table.c if c.name in values[0]]
+    arrays = []
+    for i, c in enumerate(cols):
+        data = [v[c.name] for v in values]
+        if isinstance(c.type, JSON):
+            texts = [None if d is None else json.dumps(d) for d in data]
+            arrays.append(cast(cast(bindparam(f"col{i}", texts, type_=ARRAY(Text())), ARRAY(Text())), ARRAY(c.type)))
+        else:
+            arrays.append(cast(bindparam(f"col{i}", data, type_=ARRAY(c.type)), ARRAY(c.type)))
+    rows = select(func.unnest(*arrays).table_valued(*[c.name for c in cols]).render_derived())
+    return table.insert().from_select([c.name for c in cols], rows)
 
 
 def derived_id(*parts: Any) -> str:
@@ -223,9 +271,14 @@ class ContactHandler(Handler):
             else:
                 found[pos] = cid
         if found:
-            loaded = {c.id: c for c in ctx.session.scalars(select(Contact).where(Contact.id.in_(set(found.values()))))}
+            stored = ctx.lookups.rows_by_id(Contact, found.values())
             for pos, cid in found.items():
-                outcomes[pos] = self._update(ctx, rows[pos], loaded[cid])
+                if self._same(rows[pos], stored[cid]):
+                    outcomes[pos] = "unchanged"
+                else:
+                    c = ctx.session.get(Contact, cid)
+                    assert c is not None
+                    outcomes[pos] = self._update(ctx, rows[pos], c)
         if new:
             self._insert(ctx, [rows[p] for p in new])
             for p in new:
@@ -270,15 +323,40 @@ class ContactHandler(Handler):
                      original_campaign_id=campaign_id, owner_id=owner, created_at=at,
                      consent=row.get("consent") or "unknown", stage=stage, stage_changed_at=at)
             values.append(v)
-        ids = ctx.session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values).all()
-        from revteam.store.models import StageChange
-
-        ctx.session.execute(insert(StageChange), [
-            {"contact_id": cid, "from_stage": None, "to_stage": v["stage"], "changed_at": v["created_at"],
-             "actor_user_id": None, "actor_rule": ctx.rule, "reason": None, "source_system": ctx.source,
-             "external_id": None} for cid, v in zip(ids, values)])
+        ids = insert_many(ctx.session, Contact, values)
+        self._enter_lifecycle(ctx, ids)
         for cid, row in zip(ids, rows):
             self.seen.add(cid, row["_row"])
+
+    def _enter_lifecycle(self, ctx: Context, ids: list[int]) -> None:
+        """Each new contact's first stage change (what ``apply_stage_move`` records), in one
+        ``INSERT ... SELECT`` from the rows just inserted."""
+        from revteam.store.models import StageChange
+
+        c, sc = Contact.__table__, StageChange.__table__
+        if ctx.session.get_bind().dialect.name == "postgresql":
+            which = c.c.id.in_(ids)
+        else:  # consecutive ids, and SQLite has one writer: this transaction, since the INSERT above
+            which = c.c.id.between(ids[0], ids[-1])
+        rows = select(c.c.id, null(), c.c.stage, c.c.stage_changed_at, null(), literal(ctx.rule), null(),
+                      literal(ctx.source), null()).where(which)
+        ctx.session.execute(sc.insert().from_select(
+            ["contact_id", "from_stage", "to_stage", "changed_at", "actor_user_id", "actor_rule", "reason",
+             "source_system", "external_id"], rows))
+
+    def _same(self, row: Row, stored: Any) -> bool:
+        """True when ``_update`` would change nothing (checked on the stored row, without the ORM)."""
+        owner, account_id, campaign_id = row["_refs"]
+        for f in self.FIELDS:
+            v = row.get(f)
+            if v is not None and stored[f] != v:
+                return False
+        if row.get("external_id") and not stored["external_id"]:
+            return False
+        for attr, value in (("account_id", account_id), ("original_campaign_id", campaign_id), ("owner_id", owner)):
+            if value is not None and stored[attr] != value:
+                return False
+        return not (row.get("stage") and row["stage"] != stored["stage"])
 
     def _update(self, ctx: Context, row: Row, c: Contact) -> str:
         owner, account_id, campaign_id = row.pop("_refs")
@@ -418,8 +496,7 @@ class TouchpointHandler(Handler):
             pending.append((row, values))
             outcomes.append("created")
         if pending:
-            ids = ctx.session.scalars(insert(Touchpoint).returning(Touchpoint.id, sort_by_parameter_order=True),
-                                      [v for _, v in pending]).all()
+            ids = insert_many(ctx.session, Touchpoint, [v for _, v in pending])
             for tid, (row, _) in zip(ids, pending):
                 self.seen.add(tid, row["_row"])
         return outcomes

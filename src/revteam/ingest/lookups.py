@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, Touchpoint, User
@@ -136,30 +136,59 @@ class Lookups:
     def user(self, email: str) -> int | None:
         return self._cached("user", email, lambda: self.session.scalar(select(User.id).where(User.email == email)))
 
-    # --- batch lookups (one IN query per key and chunk of values) -------------------------------
-    def contacts_by_email(self, emails: Iterable[str]) -> dict[str, int]:
-        values = sorted(set(emails))
+    # --- batch lookups (one query per key and chunk of values, on the key's unique index) ---------
+    def _batch(self, model: Any, column: str, values: Iterable[str], *, own_source: bool) -> dict[str, int]:
+        """``{value: id}`` of the stored rows whose ``column`` is one of ``values``.
+
+        SQLite: ``column IN (...)``. PostgreSQL: one index probe per value (a correlated subquery over
+        ``unnest``), because with ``IN`` of 1,000 values and the statistics of a table being filled in
+        the same transaction the planner picks a scan of the whole source, which makes a large import
+        quadratic."""
+        wanted = sorted(set(values))
         out: dict[str, int] = {}
-        for part in _chunks(values):
-            out.update((e, i) for i, e in self.session.execute(
-                select(Contact.id, Contact.email).where(Contact.email.in_(part))))
+        if not wanted:
+            return out
+        col = getattr(model, column)
+        if self.session.get_bind().dialect.name == "postgresql":
+            table = model.__table__.name
+            same = "t.source_system = :src AND " if own_source else ""
+            probe = text(f"SELECT v.x, (SELECT t.id FROM {table} t WHERE {same}t.{column} = v.x) "
+                         "FROM unnest(CAST(:v AS VARCHAR[])) AS v(x)")
+            for part in _chunks(wanted):
+                out.update((x, i) for x, i in self.session.execute(probe, {"v": list(part), "src": self.source})
+                           if i is not None)
+            return out
+        for part in _chunks(wanted):
+            q = select(model.id, col).where(col.in_(part))
+            if own_source:
+                q = q.where(model.source_system == self.source)
+            out.update((x, i) for i, x in self.session.execute(q))
         return out
+
+    def rows_by_id(self, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+        """Stored rows (Core mappings, no ORM objects) by primary key, one probe per id on PostgreSQL."""
+        wanted = sorted(set(ids))
+        table = model.__table__
+        out: dict[int, Any] = {}
+        pg = self.session.get_bind().dialect.name == "postgresql"
+        for part in _chunks(wanted):
+            if pg:
+                q = text(f"SELECT t.* FROM unnest(CAST(:v AS BIGINT[])) AS v(x) CROSS JOIN LATERAL "
+                         f"(SELECT * FROM {table.name} WHERE id = v.x OFFSET 0) AS t").columns(*table.c)
+                result = self.session.execute(q, {"v": list(part)})
+            else:
+                result = self.session.execute(select(table).where(table.c.id.in_(part)))
+            out.update((r["id"], r) for r in result.mappings())
+        return out
+
+    def contacts_by_email(self, emails: Iterable[str]) -> dict[str, int]:
+        return self._batch(Contact, "email", emails, own_source=False)
 
     def contacts_by_ext(self, external_ids: Iterable[str]) -> dict[str, int]:
-        values = sorted(set(external_ids))
-        out: dict[str, int] = {}
-        for part in _chunks(values):
-            out.update((x, i) for i, x in self.session.execute(select(Contact.id, Contact.external_id).where(
-                Contact.source_system == self.source, Contact.external_id.in_(part))))
-        return out
+        return self._batch(Contact, "external_id", external_ids, own_source=True)
 
     def touchpoints_by_ext(self, external_ids: Iterable[str]) -> dict[str, int]:
-        values = sorted(set(external_ids))
-        out: dict[str, int] = {}
-        for part in _chunks(values):
-            out.update((x, i) for i, x in self.session.execute(select(Touchpoint.id, Touchpoint.external_id).where(
-                Touchpoint.source_system == self.source, Touchpoint.external_id.in_(part))))
-        return out
+        return self._batch(Touchpoint, "external_id", external_ids, own_source=True)
 
     def erased(self, emails: Iterable[str]) -> set[str]:
         """The e-mails of people who asked to be erased (none to check when nobody has been)."""

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from revteam.config import Settings, get_settings
 from revteam.errors import ImportRejected, InvalidInput, RowError
-from revteam.ingest.fields import FieldSpec, convert, is_empty
+from revteam.ingest.fields import FieldSpec, convert_filled, is_empty
 from revteam.ingest.handlers import HANDLERS, Context, Handler, RowProblem
 from revteam.ingest.lookups import Lookups
 from revteam.ingest.mapping import Mapping
@@ -152,6 +152,10 @@ class RowValidator:
     def __init__(self, spec: KindSpec, mapping: Mapping, handler: Handler, stages: Any, now: datetime | None) -> None:
         self.spec, self.mapping, self.handler, self.stages, self.now = spec, mapping, handler, stages, now
         self.fields = [_with_format(f, mapping) for f in spec.fields]
+        self.names = spec.names
+        self.by_name = {f.name: f for f in self.fields}
+        self.required = [f for f in self.fields if f.required]
+        self.blank: dict[str, Any] = dict.fromkeys(self.by_name)
         self.first_seen: dict[tuple[Any, ...], int] | None = None if handler.batch else {}
         self.horizon: date | None = None
         if now is not None and not mapping.flag("allow_far_future_dates"):
@@ -174,17 +178,15 @@ class RowValidator:
                 errors.append(RowError(n, None, f"has {have} values but the header names {want}; a cut-off or "
                                        "broken line? Fix the row, or set options.pad_short_rows = true in the "
                                        "mapping to take the missing values as empty"))
-        values = self.mapping.apply(raw.values, self.spec.names)
-        row: dict[str, Any] = {"_row": n, "_raw": raw.values}
-        for f in self.fields:
-            value = values.get(f.name)
-            if is_empty(value):
-                if f.required:
-                    errors.append(RowError(n, f.name, f"`{f.name}` is required; fill it in", None))
-                row[f.name] = None
+        values = self.mapping.apply(raw.values, self.names)
+        row: dict[str, Any] = dict(self.blank)
+        row["_row"], row["_raw"] = n, raw.values
+        for name, value in values.items():
+            f = self.by_name.get(name)
+            if f is None or value is None or (value.__class__ is str and not value.strip()):
                 continue
             try:
-                v = convert(value, f)
+                v = convert_filled(value, f)
             except ValueError as e:
                 errors.append(RowError(n, f.name, f"`{f.name}` {e}", _shown(value)))
                 continue
@@ -194,7 +196,10 @@ class RowValidator:
                                        "options.allow_far_future_dates = true in the mapping if it is right",
                                        _shown(value)))
                 continue
-            row[f.name] = v
+            row[name] = v
+        for f in self.required:
+            if row[f.name] is None and is_empty(values.get(f.name)):
+                errors.append(RowError(n, f.name, f"`{f.name}` is required; fill it in", None))
         if errors:
             return None, errors, warnings
         for group in self.spec.one_of:
