@@ -295,15 +295,15 @@ class ContactHandler(Handler):
                 raise RowProblem(col, f"duplicate of row {in_batch[(col, value)]} (same {col} {value}); keep one of them")
         cid = by_email.get(email) if email else None
         ext_owner = by_ext.get(ext) if ext else None
+        col, value = "email", email
         if cid is None:
-            cid = ext_owner
+            cid, col, value = ext_owner, "external_id", ext
         elif ext_owner is not None and ext_owner != cid:
             raise RowProblem("external_id", f"external id {ext} already belongs to another contact; one person "
                              "cannot have two records (fix the e-mail or the id)")
         if cid is not None:
             first = self.seen.get(cid)
             if first is not None:
-                col, value = keys[0]
                 raise RowProblem(col, f"duplicate of row {first} (same {col} {value}); keep one of them")
             self.seen.add(cid, n)
         for k in keys:
