@@ -229,3 +229,23 @@ def test_rows_stream_one_at_a_time(tmp_path):
     assert next(rows).values == {"email": "a@x.com"}
     with pytest.raises(FileUnreadable, match="Row 6"):
         list(rows)
+
+
+def test_an_import_moves_the_data_versions_the_analytics_caches_watch(world, sessions, tmp_path):
+    from revteam.store.data_versions import changes_since, read_versions
+
+    with sessions() as s:
+        before = read_versions(s.connection())
+    do_import(sessions, "contacts", write(tmp_path / "c.csv", H + people(4)), settings=SMALL)
+    events = '{"event_id": "ev-1", "email": "p1@initech.com", "type": "page_view", "occurred_at": "2026-02-01T10:00:00Z"}\n'
+    do_import(sessions, "touchpoints", write(tmp_path / "t.jsonl", events), mapping=API_MAPPING)
+    with sessions() as s:
+        after = read_versions(s.connection())
+        new_ids = {"contacts": s.scalars(select(Contact.id).where(Contact.email.like("p%@initech.com"))).all(),
+                   "stage_changes": s.scalars(select(StageChange.id).join(Contact, Contact.id == StageChange.contact_id)
+                                              .where(Contact.email.like("p%@initech.com"))).all(),
+                   "touchpoints": s.scalars(select(Touchpoint.id)).all()}
+        for name, ids in new_ids.items():
+            assert after[name] > before.get(name, 0), name
+            logged = changes_since(s.connection(), name, before.get(name, 0), after[name])
+            assert logged.complete and logged.inserted_from is not None and logged.inserted_from <= min(ids), name

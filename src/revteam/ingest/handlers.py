@@ -114,11 +114,10 @@ def _ref(ctx: Context, row: Row, column: str, kind: str) -> int | None:
 def insert_many(session: Session, model: Any, values: list[dict[str, Any]]) -> list[int]:
     """Insert rows in as few statements as the database allows and return their new ids, in order.
 
-    PostgreSQL: the ids are drawn from the table's sequence first, then every row goes in one
-    ``INSERT ... SELECT * FROM unnest(<one array per column>)``: one statement and one round trip per
-    batch (``executemany`` would send one INSERT per row). SQLite: ids after the largest one, then
-    ``executemany``, which SQLite runs in-process. Either way an ``Insert`` construct, so the data
-    versions notice the new rows."""
+    PostgreSQL: the ids are drawn from the table's sequence first, then the rows go in with ``COPY``
+    (one round trip per batch; ``executemany`` would send one INSERT per row). SQLite: ids after the
+    largest one, then ``executemany``, which SQLite runs in-process. The data versions (analytics
+    caches) learn of the new rows from an ``Insert`` statement run through the session first."""
     if not values:
         return []
     table = model.__table__  # Core, not ORM bulk insert: one batch even when rows leave different cells empty
@@ -127,7 +126,7 @@ def insert_many(session: Session, model: Any, values: list[dict[str, Any]]) -> l
                                         "FROM generate_series(1, :n)"), {"n": len(values)}))
         for v, i in zip(values, ids):
             v["id"] = i
-        session.execute(_unnest_insert(table, values))
+        _copy(session, table, values)
         return ids
     # SQLite: the ids follow the largest one. The import's transaction holds SQLite's single write lock
     # from its first write on; before that a concurrent writer makes this INSERT fail (busy, or a
@@ -140,23 +139,28 @@ def insert_many(session: Session, model: Any, values: list[dict[str, Any]]) -> l
     return ids
 
 
-def _unnest_insert(table: Any, values: list[dict[str, Any]]) -> Any:
+def _copy(session: Session, table: Any, values: list[dict[str, Any]]) -> None:
+    """``COPY table FROM STDIN`` in the session's transaction, each value bound as SQLAlchemy would."""
     import json
 
-    from sqlalchemy import JSON, Text, bindparam, cast
-    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy import JSON, false
 
     cols = [c for c in table.c if c.name in values[0]]
-    arrays = []
-    for i, c in enumerate(cols):
-        data = [v[c.name] for v in values]
+    names = [c.name for c in cols]
+    # an INSERT of no rows, through the session: the data-version hook notes "rows from max(id)+1 on"
+    session.execute(table.insert().from_select(names, select(*[literal(None).label(n) for n in names]).where(false())))
+    dialect = session.get_bind().dialect
+    procs: list[Any] = []
+    for c in cols:
         if isinstance(c.type, JSON):
-            texts = [None if d is None else json.dumps(d) for d in data]
-            arrays.append(cast(cast(bindparam(f"col{i}", texts, type_=ARRAY(Text())), ARRAY(Text())), ARRAY(c.type)))
+            procs.append(lambda v: None if v is None else json.dumps(v, default=str))
         else:
-            arrays.append(cast(bindparam(f"col{i}", data, type_=ARRAY(c.type)), ARRAY(c.type)))
-    rows = select(func.unnest(*arrays).table_valued(*[c.name for c in cols]).render_derived())
-    return table.insert().from_select([c.name for c in cols], rows)
+            procs.append(c.type.bind_processor(dialect))
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for v in values:
+            copy.write_row([v[n] if p is None else p(v[n]) for n, p in zip(names, procs)])
 
 
 def derived_id(*parts: Any) -> str:
@@ -335,11 +339,17 @@ class ContactHandler(Handler):
 
         c, sc = Contact.__table__, StageChange.__table__
         if ctx.session.get_bind().dialect.name == "postgresql":
-            which = c.c.id.in_(ids)
+            # one primary-key probe per new id (a plain IN lets the planner scan the table it is filling)
+            from sqlalchemy import Integer, cast, true
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            v = func.unnest(cast(ids, ARRAY(Integer))).table_valued("x").render_derived().alias("v")
+            new = select(c.c.id, c.c.stage, c.c.stage_changed_at).where(c.c.id == v.c.x).offset(0).lateral("n")
+            rows = select(new.c.id, null(), new.c.stage, new.c.stage_changed_at, null(), literal(ctx.rule), null(),
+                          literal(ctx.source), null()).select_from(v.join(new, true()))
         else:  # consecutive ids, and SQLite has one writer: this transaction, since the INSERT above
-            which = c.c.id.between(ids[0], ids[-1])
-        rows = select(c.c.id, null(), c.c.stage, c.c.stage_changed_at, null(), literal(ctx.rule), null(),
-                      literal(ctx.source), null()).where(which)
+            rows = select(c.c.id, null(), c.c.stage, c.c.stage_changed_at, null(), literal(ctx.rule), null(),
+                          literal(ctx.source), null()).where(c.c.id.between(ids[0], ids[-1]))
         ctx.session.execute(sc.insert().from_select(
             ["contact_id", "from_stage", "to_stage", "changed_at", "actor_user_id", "actor_rule", "reason",
              "source_system", "external_id"], rows))
