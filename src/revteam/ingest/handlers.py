@@ -121,6 +121,11 @@ def insert_many(session: Session, model: Any, values: list[dict[str, Any]]) -> l
     if not values:
         return []
     table = model.__table__  # Core, not ORM bulk insert: one batch even when rows leave different cells empty
+    empty = [k for k in values[0] if table.c[k].nullable and table.c[k].default is None
+             and all(v[k] is None for v in values)]
+    for v in values:  # columns empty in every row are left to the database (NULL): less to bind
+        for k in empty:
+            del v[k]
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
                                         "FROM generate_series(1, :n)"), {"n": len(values)}))
@@ -317,11 +322,14 @@ class ContactHandler(Handler):
     def _insert(self, ctx: Context, rows: list[Row]) -> None:
         """New contacts in one multi-row INSERT, then each one's entry into the lifecycle in another."""
         values = []
+        checked: set[str] = set()
         for row in rows:
             owner, account_id, campaign_id = row.pop("_refs")
-            at = row.get("created_at") or ctx.now
+            at = row.get("created_at") or ctx.now  # always timezone-aware (fields.to_datetime)
             stage = row.get("stage") or "lead"
-            plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)  # same checks as one by one
+            if stage not in checked:  # the checks a first move gets one by one, once per stage
+                plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)
+                checked.add(stage)
             v = {f: row.get(f) for f in self.INSERTED}
             v.update(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,
                      original_campaign_id=campaign_id, owner_id=owner, created_at=at,
