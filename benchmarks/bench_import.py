@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -71,11 +71,11 @@ def child_ours(url: str, csv_path: Path) -> dict[str, float]:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     t = time.perf_counter()
-    report = run_import(sessions, "contacts", csv_path, now=datetime(2026, 3, 16, tzinfo=timezone.utc),
+    report = run_import(sessions, "contacts", csv_path, now=datetime(2026, 3, 16, tzinfo=UTC),
                         actor="bench", mapping=load_mapping(MAPPING))
     seconds = time.perf_counter() - t
     t = time.perf_counter()
-    again = run_import(sessions, "contacts", csv_path, now=datetime(2026, 3, 16, tzinfo=timezone.utc),
+    again = run_import(sessions, "contacts", csv_path, now=datetime(2026, 3, 16, tzinfo=UTC),
                        actor="bench", mapping=load_mapping(MAPPING))
     reimport = time.perf_counter() - t
     engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,16 @@ from revteam.store.models import (
     StageChange,
     Touchpoint,
 )
-from tests.factories import make_account, make_campaign, make_contact, make_content, make_deal, make_user
+from tests.factories import (
+    make_account,
+    make_campaign,
+    make_contact,
+    make_content,
+    make_deal,
+    make_user,
+)
 
-NOW = datetime(2026, 3, 16, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
 BAD_FILES = Path(__file__).parent / "bad_files"
 TABLES = [Account, Contact, Touchpoint, Campaign, ContentAsset, Deal, StageChange, DealStageChange]
 

@@ -18,16 +18,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, null, select, text
+from sqlalchemy import func, literal, null, select, text
 from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
 from revteam.ingest.lookups import Lookups, SeenIds
-from revteam.services.revenue.deal_stages import dated_for_import, move_deal
 from revteam.services.record.lifecycle import apply_stage_move
-from revteam.services.people.privacy import is_erased
-from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
+from revteam.services.revenue.deal_stages import dated_for_import, move_deal
+from revteam.store.models import (
+    Account,
+    Campaign,
+    Contact,
+    ContentAsset,
+    Deal,
+    DealContact,
+    Touchpoint,
+)
 
 Row = dict[str, Any]
 
@@ -557,9 +564,9 @@ class DealHandler(Handler):
 
     def check_time(self, row: Row, now: datetime) -> list[tuple[str | None, str]]:
         if row.get("outcome") in ("won", "lost") and row.get("closed_on") and row["closed_on"] > now.date():
-            return [("closed_on", f"a deal cannot be {row['outcome']} on {row['closed_on']}, after today "
-                                  f"({now.date()}); for a deal expected to close then, leave it open with "
-                                  "expected_close_on")]
+            return [("closed_on", (f"a deal cannot be {row['outcome']} on {row['closed_on']}, after today "
+                                   f"({now.date()}); for a deal expected to close then, leave it open with "
+                                   "expected_close_on"))]
         return []
 
     def write(self, ctx: Context, row: Row) -> str:
@@ -692,8 +699,8 @@ class DealStageChangeHandler(Handler):
 
     def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
         if row.get("from_stage") and row["from_stage"] == row["to_stage"]:
-            return [("to_stage", f"from_stage and to_stage are both {row['to_stage']!r}; a row is a move between two "
-                                 "stages (leave from_stage empty for the deal's first stage)")]
+            return [("to_stage", (f"from_stage and to_stage are both {row['to_stage']!r}; a row is a move between "
+                                  "two stages (leave from_stage empty for the deal's first stage)"))]
         return []
 
     def write(self, ctx: Context, row: Row) -> str:

@@ -23,7 +23,15 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, Touchpoint, User
+from revteam.store.models import (
+    Account,
+    Campaign,
+    Contact,
+    ContentAsset,
+    Deal,
+    Touchpoint,
+    User,
+)
 
 IN_CHUNK = 1000  # values per IN (...) query: well under SQLite's and PostgreSQL's parameter limits
 CACHE_LIMIT = 100_000  # remembered single lookups per kind before the memo is cleared

@@ -45,7 +45,14 @@ from revteam.ingest.fields import FieldSpec, convert_filled, is_empty
 from revteam.ingest.handlers import HANDLERS, Context, Handler, RowProblem
 from revteam.ingest.lookups import Lookups
 from revteam.ingest.mapping import Mapping
-from revteam.ingest.readers import TOO_FEW, TOO_MANY, RawRow, RowSource, detect_format, open_rows
+from revteam.ingest.readers import (
+    TOO_FEW,
+    TOO_MANY,
+    RawRow,
+    RowSource,
+    detect_format,
+    open_rows,
+)
 from revteam.ingest.schemas import KIND_SPECS, KINDS, KindSpec
 from revteam.services.record.audit import record_audit
 from revteam.services.record.lifecycle import load_stages
@@ -256,7 +263,8 @@ class _Tally:
         self.rejected = 0
         self.error_count = 0
         self.warning_count = 0
-        self.spool: IO[str] | None = tempfile.TemporaryFile("w+", encoding="utf-8") if rejects_path else None
+        self.spool: IO[str] | None = (
+            tempfile.TemporaryFile("w+", encoding="utf-8") if rejects_path else None)  # noqa: SIM115 - close()
         self.columns: dict[str, None] = {}
 
     def reject(self, raw: dict[str, Any], number: int, errors: list[RowError]) -> None:
