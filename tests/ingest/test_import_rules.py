@@ -249,3 +249,28 @@ def test_an_import_moves_the_data_versions_the_analytics_caches_watch(world, ses
             assert after[name] > before.get(name, 0), name
             logged = changes_since(s.connection(), name, before.get(name, 0), after[name])
             assert logged.complete and logged.inserted_from is not None and logged.inserted_from <= min(ids), name
+
+
+def test_touch_and_contact_lookups_probe_keys_instead_of_loading_a_source(world, sessions, engine, tmp_path):
+    """Every query the import makes of the contacts and touchpoints tables names the keys it wants."""
+    from sqlalchemy import event
+
+    stored = "".join(f'{{"event_id": "old-{i}", "email": "ana@acme-rockets.com", "type": "page_view", '
+                     f'"occurred_at": "2026-01-0{1 + i % 9}T10:00:00Z"}}\n' for i in range(20))
+    do_import(sessions, "touchpoints", write(tmp_path / "old.jsonl", stored), mapping=API_MAPPING)
+    seen: list[str] = []
+
+    def heard(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        new = stored.replace("old-", "new-", 3)
+        report = do_import(sessions, "touchpoints", write(tmp_path / "new.jsonl", new), mapping=API_MAPPING)
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+    assert (report.created, report.unchanged) == (3, 17)
+    reads = [s for s in seen if s.upper().startswith("SELECT") and ("FROM touchpoints" in s or "FROM contacts" in s)]
+    assert reads
+    for s in reads:
+        assert ("external_id IN" in s or "email IN" in s or "unnest" in s or "max(" in s), s
