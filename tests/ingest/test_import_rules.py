@@ -274,3 +274,22 @@ def test_touch_and_contact_lookups_probe_keys_instead_of_loading_a_source(world,
     assert reads
     for s in reads:
         assert ("external_id IN" in s or "email IN" in s or "unnest" in s or "max(" in s), s
+
+
+def test_the_rejects_file_keeps_whole_values_and_survives_what_the_database_refuses(world, sessions, tmp_path):
+    title = "T" * 300
+    events = ('{"event_id": "ev-1", "email": "ana@acme-rockets.com", "type": "page_view", '
+              '"occurred_at": "2026-02-01T10:00:00Z", "channel": "web\\ud800"}\n'
+              '{"event_id": "ev-2", "email": "ana@acme-rockets.com", "type": "page_view", '
+              f'"occurred_at": "2026-02-01T10:00:00Z", "url": "{title}"}}\n'
+              '{"event_id": "ev-3", "email": "ana@acme-rockets.com", "type": "page_view", '
+              '"occurred_at": "2026-02-01T10:00:00Z"}\n')
+    rejects = tmp_path / "rejects.csv"
+    report = do_import(sessions, "touchpoints", write(tmp_path / "t.jsonl", events), mapping=API_MAPPING,
+                       skip_invalid=True, rejects_path=rejects)
+    assert (report.created, report.rejected) == (2, 1)  # a 300-character URL fits (2,000)
+    text = rejects.read_text(encoding="utf-8")
+    assert "lone surrogate" in text and "web\\ud800" in text
+    contacts = H + f"zoe@initech.com,{'Z' * 300},lead,2026-01-05\n"
+    do_import(sessions, "contacts", write(tmp_path / "c.csv", contacts), skip_invalid=True, rejects_path=rejects)
+    assert "Z" * 300 in rejects.read_text(encoding="utf-8")

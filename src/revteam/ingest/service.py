@@ -148,8 +148,12 @@ def _few(columns: list[str], n: int = 30) -> str:
 
 def _shown(value: Any) -> str:
     """A cell as an error may quote it: short, and storable on any database (no NUL, no surrogates)."""
-    text = str(value)[:200].replace("\x00", "\\x00")
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _storable(str(value)[:200])
+
+
+def _storable(value: Any) -> str:
+    """Text any file or database takes: NUL and lone surrogates written as escapes."""
+    return str(value).replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class RowValidator:
@@ -274,10 +278,11 @@ class _Tally:
         if room > 0:
             self.report.errors.extend(errors[:room])
         if self.spool is not None:
-            shown = {k: (None if v is None else _shown(v) if not isinstance(v, (dict, list)) else
-                         _shown(json.dumps(v, default=str))) for k, v in raw.items() if not k.startswith("__")}
+            shown = {k: (None if v is None else _storable(v if not isinstance(v, (dict, list)) else
+                                                          json.dumps(v, default=str)))
+                     for k, v in raw.items() if not k.startswith("__")}  # whole values: the file is re-imported
             self.columns.update(dict.fromkeys(shown))
-            self.spool.write(json.dumps([number, " | ".join(_shown(e) for e in errors), shown]) + "\n")
+            self.spool.write(json.dumps([number, " | ".join(_storable(e) for e in errors), shown]) + "\n")
 
     def warn(self, warnings: list[RowError]) -> None:
         self.warning_count += len(warnings)
