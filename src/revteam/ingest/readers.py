@@ -166,7 +166,11 @@ class RowSource:
             except StopIteration:
                 return
             except csv.Error as e:
-                raise self._bad_quoting(number + 1, start, lines.number, str(e)) from None
+                why = str(e)
+                if "unexpected end of data" in why:
+                    why = (f"a quoted value starting on line {start} is never closed, so lines {start}-{lines.number} "
+                           "(the rest of the file) would become one value")
+                raise self._bad_quoting(number + 1, start, lines.number, why) from None
             end = lines.number
             if not fields or all(not f.strip() for f in fields):
                 continue  # blank line
