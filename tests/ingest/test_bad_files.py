@@ -16,8 +16,8 @@ MQLS = "mapping_mqls.toml"
 
 # file, kind, mapping, words the message must contain
 CASES = [
-    ("stray_quote.csv", "contacts", None, "Row 3 (line 4) has malformed quoting: a quoted value starting on line 4 "
-                                          "is never closed"),
+    ("stray_quote.csv", "contacts", None, ("Row 3 (line 4) has malformed quoting: a quoted value starting on "
+                                           "line 4 is never closed")),
     ("unclosed_quote_at_end.csv", "contacts", None, "Row 2 (line 3) has malformed quoting"),
     ("text_after_closing_quote.csv", "contacts", None, "Row 2 (line 3) has malformed quoting"),
     ("short_row.csv", "contacts", None, "row 2: has 2 values but the header names 4"),
