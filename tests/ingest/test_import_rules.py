@@ -293,3 +293,13 @@ def test_the_rejects_file_keeps_whole_values_and_survives_what_the_database_refu
     contacts = H + f"zoe@initech.com,{'Z' * 300},lead,2026-01-05\n"
     do_import(sessions, "contacts", write(tmp_path / "c.csv", contacts), skip_invalid=True, rejects_path=rejects)
     assert "Z" * 300 in rejects.read_text(encoding="utf-8")
+
+
+def test_seen_ids_remember_rows_by_id_whatever_the_ids_size():
+    from revteam.ingest.lookups import SeenIds
+
+    seen = SeenIds()
+    for id_, row in ((1, 7), (4095, 8), (4096, 9), (2**31 - 1, 10), (40_000_123, 11)):
+        seen.add(id_, row)
+    assert [seen.get(i) for i in (1, 4095, 4096, 2**31 - 1, 40_000_123, 2, 40_000_124)] == [7, 8, 9, 10, 11, None, None]
+    assert len(seen._blocks) == 4  # 1 and 4095 share a block

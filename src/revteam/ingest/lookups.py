@@ -44,27 +44,26 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 class SeenIds:
-    """Ids of stored rows written by this import, each with the file row that wrote it."""
+    """Ids of stored rows written by this import, each with the file row that wrote it.
 
-    DENSE_LIMIT = 50_000_000  # ids above this go to a dict (4 bytes per id below it)
+    Kept in blocks of 4,096 consecutive ids (16 KiB each, made when first needed): an import writes runs
+    of neighbouring ids (new rows are numbered in order; a re-import touches what an earlier import made),
+    so this is about 4 bytes per id, whatever the ids' size."""
+
+    BLOCK = 4096
 
     def __init__(self) -> None:
-        self._rows = array("i")
-        self._sparse: dict[int, int] = {}
+        self._blocks: dict[int, array[int]] = {}
 
     def add(self, id_: int, row: int) -> None:
-        if id_ >= self.DENSE_LIMIT:
-            self._sparse[id_] = row
-            return
-        if id_ >= len(self._rows):
-            self._rows.frombytes(bytes(4 * (id_ + 1 - len(self._rows) + 1024)))
-        self._rows[id_] = row
+        block = self._blocks.get(id_ // self.BLOCK)
+        if block is None:
+            block = self._blocks[id_ // self.BLOCK] = array("i", bytes(4 * self.BLOCK))
+        block[id_ % self.BLOCK] = row
 
     def get(self, id_: int) -> int | None:
-        if id_ >= self.DENSE_LIMIT:
-            return self._sparse.get(id_)
-        row = self._rows[id_] if id_ < len(self._rows) else 0
-        return row or None
+        block = self._blocks.get(id_ // self.BLOCK)
+        return (block[id_ % self.BLOCK] or None) if block is not None else None
 
 
 class Lookups:
