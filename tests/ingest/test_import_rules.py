@@ -4,6 +4,7 @@ all-or-nothing. Small chunks (``import_batch_size=3``) make every file here span
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from tests.ingest.conftest import counts, do_import, write
 
 SMALL = get_settings().model_copy(update={"import_batch_size": 3})
 H = "email,first_name,stage,created_at\n"
+NOW_TOUCH = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
 
 
 def people(n: int, start: int = 1) -> str:
@@ -303,3 +305,20 @@ def test_seen_ids_remember_rows_by_id_whatever_the_ids_size():
         seen.add(id_, row)
     assert [seen.get(i) for i in (1, 4095, 4096, 2**31 - 1, 40_000_123, 2, 40_000_124)] == [7, 8, 9, 10, 11, None, None]
     assert len(seen._blocks) == 4  # 1 and 4095 share a block
+
+
+def test_a_key_stored_meanwhile_by_someone_else_fails_the_copy_like_an_insert(world, sessions, engine, tmp_path):
+    """A concurrent writer's row with the same key makes the batch insert fail as SQLAlchemy's IntegrityError
+    on both databases (the whole import is rolled back; run again, it finds the row: unchanged)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from revteam.ingest.handlers import insert_many
+
+    with sessions() as s:
+        cid = s.scalar(select(Contact.id))
+        row = {"contact_id": cid, "type": "page_view", "occurred_at": NOW_TOUCH, "source_system": "web",
+               "external_id": "ev-1"}
+        insert_many(s, Touchpoint, [dict(row)])
+        with pytest.raises(IntegrityError):
+            insert_many(s, Touchpoint, [dict(row)])
+        s.rollback()

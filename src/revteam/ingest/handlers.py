@@ -170,9 +170,15 @@ def _copy(session: Session, table: Any, values: list[dict[str, Any]]) -> None:
             procs.append(c.type.bind_processor(dialect))
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for v in values:
-            copy.write_row([v[n] if p is None else p(v[n]) for n, p in zip(names, procs)])
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with raw.cursor() as cur, cur.copy(statement) as copy:
+            for v in values:
+                copy.write_row([v[n] if p is None else p(v[n]) for n, p in zip(names, procs)])
+    except raw.IntegrityError as e:  # e.g. a concurrent import stored the same key first: as an INSERT would say
+        from sqlalchemy.exc import IntegrityError
+
+        raise IntegrityError(statement, None, e) from e
 
 
 def derived_id(*parts: Any) -> str:
