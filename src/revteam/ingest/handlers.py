@@ -3,6 +3,11 @@
 A handler is picked from ``HANDLERS`` by kind (strategy table). Every handler is idempotent: a row
 whose record exists with the same values is ``unchanged``; empty cells never erase stored values.
 A problem found while writing raises ``RowProblem`` and the service reports it against that row.
+
+Contacts and touchpoints, the large files, are written a batch at a time (``write_batch``): existing
+records are found with one ``IN`` query per key on an index, new ones are inserted with one
+multi-row ``INSERT ... RETURNING``, and a key written earlier in the same file is reported as
+"duplicate of row N" (``SeenIds``), so memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -13,16 +18,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, literal, null, select, text
 from sqlalchemy.orm import Session
 
 from revteam.domain.lifecycle import StageSet, classify_move, plan_stage_move
 from revteam.errors import InvalidStageMove, RowError
-from revteam.ingest.lookups import Lookups
-from revteam.services.revenue.deal_stages import dated_for_import, move_deal
+from revteam.ingest.lookups import Lookups, SeenIds
 from revteam.services.record.lifecycle import apply_stage_move
 from revteam.services.people.tombstones import erased_identity
-from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint
+from revteam.services.revenue.deal_stages import dated_for_import, move_deal
+from revteam.store.models import (
+    Account,
+    Campaign,
+    Contact,
+    ContentAsset,
+    Deal,
+    DealContact,
+    Touchpoint,
+)
 
 Row = dict[str, Any]
 
@@ -106,6 +119,69 @@ def _ref(ctx: Context, row: Row, column: str, kind: str) -> int | None:
     return found
 
 
+def insert_many(session: Session, model: Any, values: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in as few statements as the database allows and return their new ids, in order.
+
+    PostgreSQL: the ids are drawn from the table's sequence first, then the rows go in with ``COPY``
+    (one round trip per batch; ``executemany`` would send one INSERT per row). SQLite: ids after the
+    largest one, then ``executemany``, which SQLite runs in-process. The data versions (analytics
+    caches) learn of the new rows from an ``Insert`` statement run through the session first."""
+    if not values:
+        return []
+    table = model.__table__  # Core, not ORM bulk insert: one batch even when rows leave different cells empty
+    empty = [k for k in values[0] if table.c[k].nullable and table.c[k].default is None
+             and all(v[k] is None for v in values)]
+    for v in values:  # columns empty in every row are left to the database (NULL): less to bind
+        for k in empty:
+            del v[k]
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                        "FROM generate_series(1, :n)"), {"n": len(values)}))
+        for v, i in zip(values, ids):
+            v["id"] = i
+        _copy(session, table, values)
+        return ids
+    # SQLite: the ids follow the largest one. The import's transaction holds SQLite's single write lock
+    # from its first write on; before that a concurrent writer makes this INSERT fail (busy, or a
+    # duplicate primary key), never share an id.
+    start = session.scalar(select(func.max(table.c.id))) or 0
+    ids = list(range(start + 1, start + 1 + len(values)))
+    for v, i in zip(values, ids):
+        v["id"] = i
+    session.execute(table.insert(), values)
+    return ids
+
+
+def _copy(session: Session, table: Any, values: list[dict[str, Any]]) -> None:
+    """``COPY table FROM STDIN`` in the session's transaction, each value bound as SQLAlchemy would."""
+    import json
+
+    from sqlalchemy import JSON, false
+
+    cols = [c for c in table.c if c.name in values[0]]
+    names = [c.name for c in cols]
+    # an INSERT of no rows, through the session: the data-version hook notes "rows from max(id)+1 on"
+    session.execute(table.insert().from_select(names, select(*[literal(None).label(n) for n in names]).where(false())))
+    dialect = session.get_bind().dialect
+    procs: list[Any] = []
+    for c in cols:
+        if isinstance(c.type, JSON):
+            procs.append(lambda v: None if v is None else json.dumps(v, default=str))
+        else:
+            procs.append(c.type.bind_processor(dialect))
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with raw.cursor() as cur, cur.copy(statement) as copy:
+            for v in values:
+                copy.write_row([v[n] if p is None else p(v[n]) for n, p in zip(names, procs)])
+    except raw.IntegrityError as e:  # e.g. a concurrent import stored the same key first: as an INSERT would say
+        from sqlalchemy.exc import IntegrityError
+
+        raise IntegrityError(statement, None, e) from e
+
+
 def derived_id(*parts: Any) -> str:
     """A stable event id for rows that carry none, so re-importing them is idempotent."""
     text = "|".join("" if p is None else (p.isoformat() if isinstance(p, datetime) else str(p)) for p in parts)
@@ -115,6 +191,16 @@ def derived_id(*parts: Any) -> str:
 class Handler:
     kind = ""
     fails_before_writing = False  # True when write() raises RowProblem before touching the session
+    batch = False  # True: write_batch() writes a chunk of rows and finds in-file duplicates itself
+    ordered = False  # True: order() needs every row of the file (history imports, sorted by time)
+
+    def write_batch(self, ctx: Context, rows: list[Row]) -> list[str | RowProblem]:
+        """One outcome per row, in order: created/updated/unchanged, or the problem that rejects it."""
+        raise NotImplementedError
+
+    def check_time(self, row: Row, now: datetime) -> list[tuple[str | None, str]]:
+        """Rules that need the import time (the validator calls it after ``check``)."""
+        return []
 
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("ext", row.get("external_id"))
@@ -154,7 +240,8 @@ class AccountHandler(Handler):
             return "created"
         acc = ctx.session.get(Account, aid)
         assert acc is not None
-        if row.get("domain") and row["domain"] != acc.domain and row["domain"] in ctx.lookups._load("account_domain"):
+        if row.get("domain") and row["domain"] != acc.domain and ctx.lookups.account(
+                external_id=None, domain=row["domain"], name=None) not in (None, acc.id):
             raise RowProblem("domain", f"domain {row['domain']} already belongs to another account")
         changed = _apply(acc, row, self.FIELDS)
         if owner is not None and acc.owner_id != owner:
@@ -166,25 +253,15 @@ class AccountHandler(Handler):
 
 class ContactHandler(Handler):
     kind = "contacts"
+    batch = True
     FIELDS = ("email", "first_name", "last_name", "title", "persona", "original_source", "consent")
+    INSERTED = ("email", "first_name", "last_name", "title", "persona", "original_source")
 
     def __init__(self) -> None:
-        self._new: list[tuple[Contact, str, datetime]] = []
+        self.seen = SeenIds()
 
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("email", row["email"]) if row.get("email") else ("ext", row.get("external_id"))
-
-    def flush(self, ctx: Context) -> None:
-        """Insert the new contacts in one flush, then record each one's entry into the lifecycle."""
-        if not self._new:
-            return
-        ctx.session.flush()
-        for c, stage, at in self._new:
-            move = plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)
-            apply_stage_move(ctx.session, c, move, stages=ctx.stages, source_system=ctx.source, audit=False)
-            ctx.lookups.remember_contact(c)
-        self._new = []
-        ctx.session.flush()
 
     def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
         st = row.get("stage")
@@ -192,24 +269,129 @@ class ContactHandler(Handler):
             return [("stage", f"{st!r} is not a lifecycle stage; use one of: {', '.join(stages.all)}")]
         return []
 
-    def write(self, ctx: Context, row: Row) -> str:
-        owner = _owner(ctx, row)
-        account_id = _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts")))
-        campaign_id = _ref(ctx, row, "original_campaign", "campaign")
-        cid = ctx.lookups.contact(email=row.get("email"), external_id=row.get("external_id"))
-        if erased := erased_identity(ctx.session, email=row.get("email"), source_system=ctx.source,
-                                     external_id=row.get("external_id")):
-            raise RowProblem(erased.column, erased.message)
-        at = row.get("created_at") or ctx.now
+    def write_batch(self, ctx: Context, rows: list[Row]) -> list[str | RowProblem]:
+        by_email = ctx.lookups.contacts_by_email(r["email"] for r in rows if r.get("email"))
+        by_ext = ctx.lookups.contacts_by_ext(r["external_id"] for r in rows if r.get("external_id"))
+        in_batch: dict[tuple[str, Any], int] = {}
+        outcomes: list[str | RowProblem | None] = []
+        found: dict[int, int] = {}  # position in rows -> stored contact id
+        new: list[int] = []
+        for pos, row in enumerate(rows):
+            try:
+                cid = self._identify(row, by_email, by_ext, in_batch)
+                if erased := erased_identity(ctx.session, email=row.get("email"), source_system=ctx.source,
+                                             external_id=row.get("external_id")):
+                    raise RowProblem(erased.column, erased.message)  # column None: the erased value is not logged
+                refs = (_owner(ctx, row), _account_ref(ctx, row, create=bool(ctx.options.get("create_missing_accounts"))),
+                        _ref(ctx, row, "original_campaign", "campaign"))
+            except RowProblem as p:
+                outcomes.append(p)
+                continue
+            row["_refs"] = refs
+            outcomes.append(None)
+            if cid is None:
+                new.append(pos)
+            else:
+                found[pos] = cid
+        if found:
+            stored = ctx.lookups.rows_by_id(Contact, found.values())
+            for pos, cid in found.items():
+                if self._same(rows[pos], stored[cid]):
+                    outcomes[pos] = "unchanged"
+                else:
+                    c = ctx.session.get(Contact, cid)
+                    assert c is not None
+                    outcomes[pos] = self._update(ctx, rows[pos], c)
+        if new:
+            self._insert(ctx, [rows[p] for p in new])
+            for p in new:
+                outcomes[p] = "created"
+        return [o for o in outcomes if o is not None]
+
+    def _identify(self, row: Row, by_email: dict[str, int], by_ext: dict[str, int],
+                  in_batch: dict[tuple[str, Any], int]) -> int | None:
+        """The stored contact this row is about (e-mail first, else external id), refusing repeats."""
+        email, ext, n = row.get("email"), row.get("external_id"), row["_row"]
+        keys = [k for k in (("email", email), ("external_id", ext)) if k[1]]
+        for col, value in keys:
+            if (col, value) in in_batch:
+                raise RowProblem(col, f"duplicate of row {in_batch[(col, value)]} (same {col} {value}); keep one of them")
+        cid = by_email.get(email) if email else None
+        ext_owner = by_ext.get(ext) if ext else None
+        col, value = "email", email
         if cid is None:
-            c = Contact(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,
-                        original_campaign_id=campaign_id, owner_id=owner, created_at=at, consent="unknown")
-            _apply(c, row, self.FIELDS)
-            ctx.session.add(c)
-            self._new.append((c, row.get("stage") or "lead", at))
-            return "created"
-        c = ctx.session.get(Contact, cid)
-        assert c is not None
+            cid, col, value = ext_owner, "external_id", ext
+        elif ext_owner is not None and ext_owner != cid:
+            raise RowProblem("external_id", f"external id {ext} already belongs to another contact; one person "
+                             "cannot have two records (fix the e-mail or the id)")
+        if cid is not None:
+            first = self.seen.get(cid)
+            if first is not None:
+                raise RowProblem(col, f"duplicate of row {first} (same {col} {value}); keep one of them")
+            self.seen.add(cid, n)
+        for k in keys:
+            in_batch[k] = n
+        return cid
+
+    def _insert(self, ctx: Context, rows: list[Row]) -> None:
+        """New contacts in one multi-row INSERT, then each one's entry into the lifecycle in another."""
+        values = []
+        checked: set[str] = set()
+        for row in rows:
+            owner, account_id, campaign_id = row.pop("_refs")
+            at = row.get("created_at") or ctx.now  # always timezone-aware (fields.to_datetime)
+            stage = row.get("stage") or "lead"
+            if stage not in checked:  # the checks a first move gets one by one, once per stage
+                plan_stage_move(ctx.stages, None, stage, at=at, actor_rule=ctx.rule)
+                checked.add(stage)
+            v = {f: row.get(f) for f in self.INSERTED}
+            v.update(source_system=ctx.source, external_id=row.get("external_id"), account_id=account_id,
+                     original_campaign_id=campaign_id, owner_id=owner, created_at=at,
+                     consent=row.get("consent") or "unknown", stage=stage, stage_changed_at=at)
+            values.append(v)
+        ids = insert_many(ctx.session, Contact, values)
+        self._enter_lifecycle(ctx, ids)
+        for cid, row in zip(ids, rows):
+            self.seen.add(cid, row["_row"])
+
+    def _enter_lifecycle(self, ctx: Context, ids: list[int]) -> None:
+        """Each new contact's first stage change (what ``apply_stage_move`` records), in one
+        ``INSERT ... SELECT`` from the rows just inserted."""
+        from revteam.store.models import StageChange
+
+        c, sc = Contact.__table__, StageChange.__table__
+        if ctx.session.get_bind().dialect.name == "postgresql":
+            # one primary-key probe per new id (a plain IN lets the planner scan the table it is filling)
+            from sqlalchemy import Integer, cast, true
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            v = func.unnest(cast(ids, ARRAY(Integer))).table_valued("x").render_derived().alias("v")
+            new = select(c.c.id, c.c.stage, c.c.stage_changed_at).where(c.c.id == v.c.x).offset(0).lateral("n")
+            rows = select(new.c.id, null(), new.c.stage, new.c.stage_changed_at, null(), literal(ctx.rule), null(),
+                          literal(ctx.source), null()).select_from(v.join(new, true()))
+        else:  # consecutive ids, and SQLite has one writer: this transaction, since the INSERT above
+            rows = select(c.c.id, null(), c.c.stage, c.c.stage_changed_at, null(), literal(ctx.rule), null(),
+                          literal(ctx.source), null()).where(c.c.id.between(ids[0], ids[-1]))
+        ctx.session.execute(sc.insert().from_select(
+            ["contact_id", "from_stage", "to_stage", "changed_at", "actor_user_id", "actor_rule", "reason",
+             "source_system", "external_id"], rows))
+
+    def _same(self, row: Row, stored: Any) -> bool:
+        """True when ``_update`` would change nothing (checked on the stored row, without the ORM)."""
+        owner, account_id, campaign_id = row["_refs"]
+        for f in self.FIELDS:
+            v = row.get(f)
+            if v is not None and stored[f] != v:
+                return False
+        if row.get("external_id") and not stored["external_id"]:
+            return False
+        for attr, value in (("account_id", account_id), ("original_campaign_id", campaign_id), ("owner_id", owner)):
+            if value is not None and stored[attr] != value:
+                return False
+        return not (row.get("stage") and row["stage"] != stored["stage"])
+
+    def _update(self, ctx: Context, row: Row, c: Contact) -> str:
+        owner, account_id, campaign_id = row.pop("_refs")
         changed = _apply(c, row, self.FIELDS)
         if row.get("external_id") and not c.external_id:
             c.source_system, c.external_id, changed = ctx.source, row["external_id"], True
@@ -220,10 +402,7 @@ class ContactHandler(Handler):
         target = row.get("stage")
         if target and target != c.stage:
             changed = self._advance(ctx, row, c, target) or changed
-        if changed:
-            ctx.lookups.remember_contact(c)
         return "updated" if changed else "unchanged"
-
 
     def _advance(self, ctx: Context, row: Row, c: Contact, target: str) -> bool:
         """A file's stage moves a contact forward; it never moves one back (that needs a reason).
@@ -258,7 +437,7 @@ class CampaignHandler(Handler):
 
     def write(self, ctx: Context, row: Row) -> str:
         owner = _owner(ctx, row)
-        cid = ctx.lookups._load("campaign").get((ctx.source, row["external_id"]))
+        cid = ctx.lookups.own("campaign", row["external_id"])
         if cid is None:
             c = Campaign(source_system=ctx.source, external_id=row["external_id"], owner_id=owner,
                          type=row.get("type") or row["channel"])
@@ -280,7 +459,7 @@ class ContentHandler(Handler):
     FIELDS = ("title", "type", "category", "status", "requested_at", "due_date", "published_at", "url")
 
     def write(self, ctx: Context, row: Row) -> str:
-        cid = ctx.lookups._load("content").get((ctx.source, row["external_id"]))
+        cid = ctx.lookups.own("content", row["external_id"])
         if cid is None:
             c = ContentAsset(source_system=ctx.source, external_id=row["external_id"],
                              status=row.get("status") or "published")
@@ -295,10 +474,11 @@ class ContentHandler(Handler):
 
 
 class TouchpointHandler(Handler):
-    """Touch events are immutable: a repeated event id is ``unchanged``. Inserted in bulk."""
+    """Touch events are immutable: a stored event id is ``unchanged``. Written a batch at a time."""
 
     kind = "touchpoints"
     fails_before_writing = True
+    batch = True
 
     def key(self, row: Row) -> tuple[Any, ...]:
         if not row.get("external_id"):
@@ -307,39 +487,62 @@ class TouchpointHandler(Handler):
         return ("ext", row["external_id"])
 
     def __init__(self) -> None:
-        self._pending: list[Row] = []
-        self._seen: set[str] | None = None
+        self.seen = SeenIds()
 
-    def write(self, ctx: Context, row: Row) -> str:
-        if self._seen is None:
-            self._seen = set(ctx.session.scalars(
-                select(Touchpoint.external_id).where(Touchpoint.source_system == ctx.source)))
-        self.key(row)
-        if row["external_id"] in self._seen:
-            return "unchanged"
-        values = {
-            "contact_id": _contact_ref(ctx, row),
-            "type": row["type"],
-            "channel": row.get("channel"),
-            "campaign_id": _ref(ctx, row, "campaign", "campaign"),
-            "content_id": _ref(ctx, row, "content", "content"),
-            "url": row.get("url"),
-            "occurred_at": row["occurred_at"],
-            "properties": row.get("properties"),
-            "source_system": ctx.source,
-            "external_id": row["external_id"],
-            "actor_user_id": _owner(ctx, row, "actor_email"),
-        }
-        self._seen.add(row["external_id"])
-        self._pending.append(values)
-        if len(self._pending) >= 5000:
-            self.flush(ctx)
-        return "created"
+    def write_batch(self, ctx: Context, rows: list[Row]) -> list[str | RowProblem]:
+        for row in rows:
+            self.key(row)
+        stored = ctx.lookups.touchpoints_by_ext(r["external_id"] for r in rows)
+        by_email = ctx.lookups.contacts_by_email(r["contact_email"] for r in rows if r.get("contact_email"))
+        by_ext = ctx.lookups.contacts_by_ext(r["contact_external_id"] for r in rows if r.get("contact_external_id"))
+        in_batch: dict[str, int] = {}
+        outcomes: list[str | RowProblem] = []
+        pending: list[tuple[Row, dict[str, Any]]] = []
+        for row in rows:
+            ext = row["external_id"]
+            try:
+                first = in_batch.get(ext) or (self.seen.get(stored[ext]) if ext in stored else None)
+                if first is not None:
+                    raise RowProblem("external_id", f"duplicate of row {first} (same event id {ext}); keep one of them")
+                in_batch[ext] = row["_row"]
+                if ext in stored:
+                    self.seen.add(stored[ext], row["_row"])
+                    outcomes.append("unchanged")
+                    continue
+                values = {
+                    "contact_id": self._contact(row, by_email, by_ext),
+                    "type": row["type"],
+                    "channel": row.get("channel"),
+                    "campaign_id": _ref(ctx, row, "campaign", "campaign"),
+                    "content_id": _ref(ctx, row, "content", "content"),
+                    "url": row.get("url"),
+                    "occurred_at": row["occurred_at"],
+                    "properties": row.get("properties"),
+                    "source_system": ctx.source,
+                    "external_id": ext,
+                    "actor_user_id": _owner(ctx, row, "actor_email"),
+                }
+            except RowProblem as p:
+                outcomes.append(p)
+                continue
+            pending.append((row, values))
+            outcomes.append("created")
+        if pending:
+            ids = insert_many(ctx.session, Touchpoint, [v for _, v in pending])
+            for tid, (row, _) in zip(ids, pending):
+                self.seen.add(tid, row["_row"])
+        return outcomes
 
-    def flush(self, ctx: Context) -> None:
-        if self._pending:
-            ctx.session.execute(insert(Touchpoint), self._pending)
-            self._pending = []
+    @staticmethod
+    def _contact(row: Row, by_email: dict[str, int], by_ext: dict[str, int]) -> int:
+        email, ext = row.get("contact_email"), row.get("contact_external_id")
+        found = by_email.get(email) if email else None
+        if found is None and ext:
+            found = by_ext.get(ext)
+        if found is None:
+            col = "contact_email" if email else "contact_external_id"
+            raise RowProblem(col, f"unknown contact {email or ext!r}; import the contacts first or fix the reference")
+        return found
 
 
 class DealHandler(Handler):
@@ -365,6 +568,13 @@ class DealHandler(Handler):
         if row.get("closed_on") and row.get("created_on") and row["closed_on"] < row["created_on"]:
             problems.append(("closed_on", f"closes ({row['closed_on']}) before it was created ({row['created_on']})"))
         return problems
+
+    def check_time(self, row: Row, now: datetime) -> list[tuple[str | None, str]]:
+        if row.get("outcome") in ("won", "lost") and row.get("closed_on") and row["closed_on"] > now.date():
+            return [("closed_on", (f"a deal cannot be {row['outcome']} on {row['closed_on']}, after today "
+                                   f"({now.date()}); for a deal expected to close then, leave it open with "
+                                   "expected_close_on"))]
+        return []
 
     def write(self, ctx: Context, row: Row) -> str:
         owner = _owner(ctx, row)
@@ -433,6 +643,7 @@ class StageChangeHandler(Handler):
     contact's newest recorded change is kept as history and checked against its own ``from_stage``."""
 
     kind = "stage_changes"
+    ordered = True
 
     def key(self, row: Row) -> tuple[Any, ...]:
         if not row.get("external_id"):
@@ -485,6 +696,7 @@ class DealStageChangeHandler(Handler):
 
     kind = "deal_stage_changes"
     fails_before_writing = True
+    ordered = True
 
     def key(self, row: Row) -> tuple[Any, ...]:
         return ("deal_external_id", f"{row.get('deal_external_id')} → {row.get('to_stage')} on {row.get('changed_on')}")
@@ -494,8 +706,8 @@ class DealStageChangeHandler(Handler):
 
     def check(self, row: Row, stages: StageSet) -> list[tuple[str | None, str]]:
         if row.get("from_stage") and row["from_stage"] == row["to_stage"]:
-            return [("to_stage", f"from_stage and to_stage are both {row['to_stage']!r}; a row is a move between two "
-                                 "stages (leave from_stage empty for the deal's first stage)")]
+            return [("to_stage", (f"from_stage and to_stage are both {row['to_stage']!r}; a row is a move between "
+                                  "two stages (leave from_stage empty for the deal's first stage)"))]
         return []
 
     def write(self, ctx: Context, row: Row) -> str:

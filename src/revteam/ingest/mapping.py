@@ -26,6 +26,10 @@ A mapping is a small TOML file (``--mapping M.toml``) or a named preset (``--map
 
     [options]
     create_missing_accounts = true   # deals/contacts: create accounts named in the file if unknown
+    optional_columns = ["Persona"]   # mapped columns a file may lack (else a missing one is refused)
+    pad_short_rows = true            # a CSV row with fewer values than the header: pad it, with a warning
+    multiline_values = true          # quoted values may span lines (else one that swallows rows is refused)
+    allow_far_future_dates = true    # dates more than 5 years after the import are refused unless this is set
 
 Columns the mapping does not name pass through when their name is already a revteam field.
 """
@@ -43,6 +47,8 @@ from revteam.errors import InvalidInput
 PRESET_DIR = Path(__file__).parent / "presets"
 _SECTIONS = {"kind", "source_system", "description", "columns", "formats", "values", "defaults", "templates",
              "warn_if_empty", "options"}
+OPTIONS = {"create_missing_accounts", "optional_columns", "pad_short_rows", "multiline_values",
+           "allow_far_future_dates"}
 
 
 @dataclass
@@ -78,10 +84,36 @@ class Mapping:
             )
 
     def missing_source_columns(self, header: list[str]) -> list[str]:
-        cols = set(self.columns)
-        for tpl in self.templates.values():
-            cols |= {f for _, f, _, _ in string.Formatter().parse(tpl) if f}
-        return sorted(cols - set(header))
+        """Columns the mapping reads that the file lacks, as ``"Create Date" (created_at)``.
+
+        A field mapped from several alternative columns (``"Record ID"`` or ``"Contact ID"``) needs one
+        of them. A template needs all the columns it names. Columns listed in ``options.optional_columns``
+        and fields with a ``[defaults]`` value may be missing. Linear in the header's length."""
+        have = set(header)
+        optional = set(self.optional_columns)
+        by_target: dict[str, list[str]] = {}
+        for col, targets in self.columns.items():
+            for t in targets:
+                by_target.setdefault(t, []).append(col)
+        missing: list[str] = []
+        for target, cols in by_target.items():
+            if target in self.defaults or target in self.templates or target in have:
+                continue
+            if not any(c in have for c in cols) and not any(c in optional for c in cols):
+                missing.append(" or ".join(f"{c!r}" for c in cols) + f" (for {target})")
+        for target, tpl in self.templates.items():
+            for col in dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(tpl) if f):
+                if col not in have and col not in optional:
+                    missing.append(f"{col!r} (in the template of {target})")
+        return missing
+
+    @property
+    def optional_columns(self) -> list[str]:
+        v = self.options.get("optional_columns", [])
+        return [v] if isinstance(v, str) else [str(x) for x in v]
+
+    def flag(self, name: str) -> bool:
+        return bool(self.options.get(name))
 
     def apply(self, raw: dict[str, Any], known: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -126,6 +158,17 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
             f"allowed: {', '.join(sorted(_SECTIONS))}.",
             code="mapping_invalid",
         )
+    unknown_opts = sorted(set(data.get("options", {}) or {}) - OPTIONS) if isinstance(data.get("options"), dict) else []
+    if unknown_opts:
+        raise InvalidInput(
+            f"The mapping {name!r} has unknown option(s) {', '.join(unknown_opts)}; "
+            f"allowed: {', '.join(sorted(OPTIONS))}.",
+            code="mapping_invalid",
+        )
+    source = data.get("source_system")
+    if source is not None and (not isinstance(source, str) or not 0 < len(source) <= 40):
+        raise InvalidInput(f"The mapping {name!r} has a source_system that is not 1-40 characters of text.",
+                           code="mapping_invalid")
     try:
         return Mapping(
             name=name,

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from revteam.ingest.fields import FieldSpec as F
-from revteam.store.models import CONSENT_VALUES, CONTENT_STATUSES, DEAL_OUTCOMES, TOUCH_TYPES
+from revteam.store.models import (
+    CONSENT_VALUES,
+    CONTENT_STATUSES,
+    DEAL_OUTCOMES,
+    TOUCH_TYPES,
+)
 
 
 @dataclass(frozen=True)
