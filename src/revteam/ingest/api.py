@@ -124,7 +124,9 @@ def _validated(sessions: sessionmaker[Session], report: ImportReport, events: li
         _record_run(sessions, report, "rejected", now, actor_user_id)
         raise
     with sessions() as s:
-        good, errors, warnings = validate_records(spec, API_MAPPING, raw, HANDLERS["touchpoints"](), load_stages(s))
+        good, errors, warnings = validate_records(spec, API_MAPPING, raw, HANDLERS["touchpoints"](), load_stages(s),
+                                                  now)
+        good = _without_repeats(good, errors)
         report.warnings = warnings
         if errors:
             _rejected(sessions, report, errors, now, actor_user_id)
@@ -257,3 +259,18 @@ def _record_run(sessions: sessionmaker[Session], report: ImportReport, status: s
         s.add(run)
         s.flush()
         report.run_id = run.id
+
+
+def _without_repeats(rows: list[dict[str, Any]], errors: list[RowError]) -> list[dict[str, Any]]:
+    """An event id twice in one batch is a row error (as in a file): the sender meant two events or one."""
+    first: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        key = str(row.get("external_id"))
+        if key in first:
+            errors.append(RowError(row["_row"], "external_id", f"duplicate of row {first[key]} (same event_id {key}); "
+                                   "send each event once per batch", key[:200]))
+        else:
+            first[key] = row["_row"]
+            kept.append(row)
+    return kept
