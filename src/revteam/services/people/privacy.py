@@ -436,7 +436,7 @@ class PersonRef:
         return {"email": self.email, "contact_id": self.contact_id, "source_system": self.source_system,
                 "external_id": self.external_id}
 
-    def query(self) -> dict[str, str]:
+    def params(self) -> dict[str, str]:
         """The same reference as URL query parameters (the export link, the erase form)."""
         out = {"email": self.email, "contact_id": None if self.contact_id is None else str(self.contact_id),
                "source": self.source_system, "external_id": self.external_id}

@@ -68,7 +68,7 @@ def _page(request: Request, db: Session, ref: PersonRef | None = None, *, status
     context: dict[str, Any] = {
         "desk": desk,
         "held": desk.held,
-        "export_url": "/privacy/export?" + urlencode(desk.held.ref.query()) if desk.held else None,
+        "export_url": "/privacy/export?" + urlencode(desk.held.ref.params()) if desk.held else None,
         "form": form or {"email": "", "contact_id": "", "source": "", "external_id": ""},
         "notice": NOTICES.get(request.query_params.get("notice", "")),
         "error": error,
