@@ -20,10 +20,23 @@ from sqlalchemy import Engine, func, select
 from revteam.config import Settings
 from revteam.runtime import Runtime
 from revteam.store.db import make_session_factory
-from revteam.store.models import ROLES, AuditEntry, Contact, ErasedExternalId, ErasedIdentity, User
+from revteam.store.models import (
+    ROLES,
+    AuditEntry,
+    Contact,
+    ErasedExternalId,
+    ErasedIdentity,
+    User,
+)
 from revteam.web.app import create_app
 from tests.privacy.people import EMAIL, EXTERNAL_ID, TAGGED, seed_person
-from tests.web.conftest import api_token_for, bearer, csrf_of, logged_in_client, new_client
+from tests.web.conftest import (
+    api_token_for,
+    bearer,
+    csrf_of,
+    logged_in_client,
+    new_client,
+)
 
 NON_ADMINS = [r for r in ROLES if r != "admin"]
 _HIDDEN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

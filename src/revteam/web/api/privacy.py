@@ -18,7 +18,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from revteam.services.people.privacy import erase_person, export_person, lift_erasure, lift_tombstone
+from revteam.services.people.privacy import (
+    erase_person,
+    export_person,
+    lift_erasure,
+    lift_tombstone,
+)
 from revteam.web.api.models import ERROR_RESPONSES
 from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 
