@@ -252,6 +252,31 @@ def test_lift_needs_a_reason_and_is_audited(admin: Any, runtime: Runtime, zofia:
     assert admin.get("/privacy").text.count('action="/privacy/lift"') == 2
 
 
+def test_the_page_writes_the_ledger_and_erases_nothing_when_it_cannot(runtime: Runtime, settings: Settings,
+                                                                     people: dict[str, User], zofia: dict[str, Any],
+                                                                     tmp_path: Any) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    for ledger in (blocked / "ledger.jsonl", tmp_path / "privacy" / "ledger.jsonl"):
+        rt = Runtime(settings.model_copy(update={"privacy_ledger": str(ledger)}), runtime.engine, runtime.sessions)
+        c = logged_in_client(create_app(rt), people["admin"])
+        before = state(runtime)
+        r = erase_form(c, "ERASE", email=EMAIL)
+        if ledger.parent == blocked:
+            assert r.status_code == 422 and "cannot be written" in r.text and "Nothing was erased" in r.text
+            assert state(runtime) == before
+            continue
+        assert r.status_code == 303
+        lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+        assert [x["event"] for x in lines] == ["erased"] * 3 and "zofia" not in ledger.read_text().lower()
+        kind, digest = lines[0]["kind"], lines[0]["digest"]
+        r = c.post("/privacy/lift", data={"csrf_token": csrf_of(c, "/privacy"), "kind": kind, "digest": digest,
+                                          "reason": "asked to be known again"})
+        assert r.status_code == 303
+        last = json.loads(ledger.read_text().splitlines()[-1])
+        assert (last["event"], last["kind"], last["digest"]) == ("lifted", kind, digest)
+
+
 # ---------------------------------------------------------------- the API
 def test_export_over_the_api_needs_an_admin_full_token(app: FastAPI, runtime: Runtime, people: dict[str, User],
                                                       zofia: dict[str, Any]) -> None:
