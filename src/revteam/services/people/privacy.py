@@ -64,6 +64,9 @@ def find_people(session: Session, *, email: str | None = None, contact_id: int |
     if len(given) != 1:
         raise InvalidInput("Name the person one way: by e-mail, by contact id, or by external id (with its "
                            "source system).", code="person_required")
+    if any("\x00" in x for x in (email, source_system, external_id) if isinstance(x, str)):
+        raise InvalidInput("The e-mail, source system or external id holds a NUL character; no contact has one. "
+                           "Copy the value again without it.", code="bad_characters")
     if contact_id is not None:
         c = session.get(Contact, contact_id)
         if c is None:
