@@ -137,6 +137,10 @@ def test_people_without_an_email_are_found_by_contact_id_or_crm_record(admin: An
     r = admin.get("/privacy", params={"source": "hubspot", "external_id": EXTERNAL_ID})
     assert r.status_code == 200 and "Zofia Quillfeather" in r.text and f"contact {zofia['zofia']}" in r.text
     assert f'name="external_id" value="{EXTERNAL_ID}"' in r.text
+    # the CRM record is one of two records of Zofia's mailbox: the page says so and links the e-mail search
+    assert f"other contact record(s) (contact {zofia['events']})" in r.text
+    assert 'href="/privacy?email=zofia.quillfeather%40nimbus-orbital.io"' in r.text
+    assert "same-mailbox" not in admin.get("/privacy", params={"email": EMAIL}).text
 
 
 @pytest.mark.parametrize(("params", "status", "message"), [

@@ -454,6 +454,7 @@ class Held:
     contacts: list[dict[str, Any]]
     areas: list[tuple[str, int]]
     emails: list[str]
+    same_mailbox: list[int]  # other live contacts of the same mailbox, not part of this request (by external id)
 
 
 @dataclass(frozen=True)
@@ -507,8 +508,13 @@ def privacy_desk(session: Session, ref: PersonRef | None = None) -> Desk:
                            "name": " ".join(n for n in (c["first_name"], c["last_name"]) if n) or None,
                            "source_system": c["source_system"], "external_id": c["external_id"],
                            "stage": c["stage"]} for c in contacts],
-                    held_counts(export), emails)
+                    held_counts(export), emails, _others_of_mailbox(session, emails, {c["id"] for c in contacts}))
     return Desk(held, list_tombstones(session))
+
+
+def _others_of_mailbox(session: Session, emails: list[str], found: set[int]) -> list[int]:
+    others = {c.id for e in emails for c in _same_mailbox(session, e) if c.source_system != "erased"}
+    return sorted(others - found)
 
 
 def list_tombstones(session: Session) -> list[TombstoneRow]:
