@@ -55,6 +55,8 @@ def test_no_write_route_accepts_a_read_token_and_every_read_route_does(app: Fast
         rule = policy.POLICY[name]
         if methods & WRITE_METHODS:
             assert "read" not in rule.scopes, f"{name} writes but accepts read-only tokens"
+        elif name in policy.FULL_ONLY_READS:  # personal data (a privacy export): full tokens only, on purpose
+            assert not rule.scopes, f"{name} is personal data: {policy.FULL_ONLY_READS[name]}"
         else:
             assert "read" in rule.scopes, f"{name} only reads; declare _read() for it"
         assert rule.scopes <= {"read", "ingest"}, name

@@ -26,6 +26,7 @@ from revteam.web import auth
 from revteam.web.api import analytics as api_analytics
 from revteam.web.api import handoff as api_handoff
 from revteam.web.api import ingest as api_ingest
+from revteam.web.api import privacy as api_privacy
 from revteam.web.api import records as api_records
 from revteam.web.api import reports as api_reports
 from revteam.web.api import settings as api_settings
@@ -48,6 +49,7 @@ from revteam.web.pages import (
     imports,
     inbox,
     notifications,
+    privacy,
     reports,
     scoring,
     tokens,
@@ -75,7 +77,9 @@ imports; `full`: everything its user's role allows) and an expiry. A missing, un
 token gets 401; a role that may not use an endpoint, or a token whose scope does not cover it, gets 403
 (touchpoints and imports: admin and marketing; the inbox: reps, leaders and admins; disputes: marketing
 opens, the committee votes; the SLA: leaders and admins propose and sign; the scoring model: marketing
-and admins change it, leaders read it).
+and admins change it, leaders read it). The privacy routes (`/api/v1/privacy/...`: a person's export,
+erase, lift) are for admins with a `full` token only: an export is personal data, so a `read` token
+may not fetch it.
 
 **Errors** are JSON `{"code": "...", "message": "...", "details": ...}`. Invalid rows give 422 with
 `details` = a list of `{"row", "column", "message", "value"}`, and nothing is written.
@@ -148,7 +152,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for module in (auth, home, accounts, contacts, deals, users, apidocs, inbox, reports, disputes, scoring, agreement,
-                   notifications, analytics, tokens):
+                   notifications, analytics, tokens, privacy):
         app.include_router(module.router, max_body_size=PAGE_BODY_LIMIT)
     app.include_router(imports.router, max_body_size=upload_limit)
 
@@ -166,5 +170,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(api_settings.notifications_router, prefix=API_PREFIX, tags=["notifications"],
                        max_body_size=PAGE_BODY_LIMIT)
     app.include_router(api_tokens.router, prefix=API_PREFIX, tags=["access"], max_body_size=PAGE_BODY_LIMIT)
+    app.include_router(api_privacy.router, prefix=API_PREFIX, tags=["privacy"], max_body_size=PAGE_BODY_LIMIT)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -32,6 +32,10 @@ Issue #10 adds API token scopes: each ``/api/`` rule names the token scopes it a
 (``tests/security/test_token_scopes.py`` checks that no route with a write method accepts ``read``).
 Everyone has a page of their own API tokens.
 
+Privacy (issue #10, item 8): the privacy desk (``/privacy``: find a person, export, erase, lift a
+tombstone) and its API are for admins only. ``api.privacy.export`` is the one GET route that a ``read``
+token may NOT call: an export is personal data, so it needs a ``full`` token like the writes.
+
 The navigation bar is derived from the same table (``nav_for``), so a person never sees a link to a
 page they may not open.
 """
@@ -194,6 +198,18 @@ POLICY: dict[str, Rule] = {
     "api.notifications.group": _for(EVERYONE),
     "api.tokens.list": _read(EVERYONE),
     "api.tokens.revoke": _for(EVERYONE),  # full tokens only: a leaked read token cannot revoke the owner's others
+    # privacy (issue #10, item 8): admins only; exports are personal data, so full tokens only, even for the GET
+    "privacy.page": _for(ADMIN),
+    "privacy.export": _for(ADMIN),
+    "privacy.erase": _for(ADMIN),
+    "privacy.lift": _for(ADMIN),
+    "api.privacy.export": _for(ADMIN),
+    "api.privacy.erase": _for(ADMIN),
+    "api.privacy.lift": _for(ADMIN),
+}
+# GET API routes that a ``read`` token may not call, each with why (tests/security/test_token_scopes.py).
+FULL_ONLY_READS: dict[str, str] = {
+    "api.privacy.export": "a person's export is personal data: only an admin's full token",
 }
 
 # What the navigation bar offers, in order: (route name, label). Shown only when POLICY allows it.
@@ -207,6 +223,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("funnel.page", "Analytics"),
     ("imports.page", "Import"),
     ("users.page", "Users"),
+    ("privacy.page", "Privacy"),
     ("apidocs.page", "API"),
 )
 
@@ -233,6 +250,8 @@ AREA_LABELS: dict[str, str] = {
     "tokens": "API tokens",
     "api.tokens": "the token API",
     "users": "Users",
+    "privacy": "the privacy desk",
+    "api.privacy": "the privacy API",
     "inbox": "the lead inbox",
     "disputes": "disputes",
     "scoring": "the scoring model",

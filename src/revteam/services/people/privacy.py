@@ -36,6 +36,7 @@ from revteam.services.people.privacy_columns import COLUMNS, ERASED, OWNED_ROWS,
 from revteam.services.record.audit import record_audit
 from revteam.store.db import transaction
 from revteam.store.models import (
+    AuditEntry,
     Base,
     Contact,
     ContactScore,
@@ -45,6 +46,7 @@ from revteam.store.models import (
     Handoff,
     StageChange,
     Touchpoint,
+    User,
 )
 
 email_digest = ts.email_tombstone  # the name older callers used
@@ -62,6 +64,9 @@ def find_people(session: Session, *, email: str | None = None, contact_id: int |
     if len(given) != 1:
         raise InvalidInput("Name the person one way: by e-mail, by contact id, or by external id (with its "
                            "source system).", code="person_required")
+    if any("\x00" in x for x in (email, source_system, external_id) if isinstance(x, str)):
+        raise InvalidInput("The e-mail, source system or external id holds a NUL character; no contact has one. "
+                           "Copy the value again without it.", code="bad_characters")
     if contact_id is not None:
         c = session.get(Contact, contact_id)
         if c is None:
@@ -351,12 +356,18 @@ def lift_erasure(session: Session, *, email: str | None = None, source_system: s
                  external_id: str | None = None, reason: str, now: datetime, actor: str,
                  actor_user_id: int | None = None, ledger: Path | None = None) -> int:
     """Let a person be created again (they came back and asked); audited. Returns how many tombstones went."""
+    stones = ts.stones_for(email=email, source_system=source_system, external_id=external_id, at=now)
+    return _lift(session, stones, reason=reason, now=now, actor=actor, actor_user_id=actor_user_id, ledger=ledger)
+
+
+def _lift(session: Session, stones: list[ts.Tombstone], *, reason: str, now: datetime, actor: str,
+          actor_user_id: int | None, ledger: Path | None) -> int:
     if not reason or not reason.strip():
-        raise InvalidInput("Say why the erasure is lifted (--reason), for the audit log.", code="reason_required")
+        raise InvalidInput("Say why the erasure is lifted (--reason, or the Reason field), for the audit log. "
+                           "Nothing was lifted.", code="reason_required")
     ts.check_ledger(ledger)
     with transaction(session):
-        removed = ts.remove_tombstones(session, ts.stones_for(email=email, source_system=source_system,
-                                                              external_id=external_id, at=now))
+        removed = ts.remove_tombstones(session, stones)
         if not removed:
             raise NotFound("No erasure is recorded for that person.", code="tombstone_not_found")
         record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="privacy.erasure_lifted",
@@ -394,3 +405,158 @@ def reapply_tombstones(session: Session, path: Path, *, now: datetime, actor: st
                      entity="tombstone", detail={"added": len(added), "erased_contacts": hits})
     return Reapplied(len(added), hits)
 
+
+
+# --- the privacy desk: the page and the API for admins who do not use the CLI -----------------------
+
+CONFIRM_WORD = "ERASE"
+_AREAS: tuple[tuple[str, str], ...] = (
+    ("contacts", "Contact records"),
+    ("touchpoints", "Touchpoints"),
+    ("stage_changes", "Stage changes"),
+    ("deals", "Deals they are on"),
+    ("score", "Lead scores"),
+    ("handoffs", "Handoffs"),
+    ("disputes", "Disputes"),
+    ("outbox_messages", "Notification messages"),
+    ("audit_entries", "Audit entries"),
+    ("owner_changes", "Owner changes"),
+    ("import_runs", "Import runs mentioning them"),
+    ("mentions", "Other mentions (deal names, scoring reviews, content notes)"),
+)
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """How an admin named the person: exactly one of e-mail, contact id, or external id (+ source system)."""
+
+    email: str | None = None
+    contact_id: int | None = None
+    source_system: str | None = None
+    external_id: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"email": self.email, "contact_id": self.contact_id, "source_system": self.source_system,
+                "external_id": self.external_id}
+
+    def params(self) -> dict[str, str]:
+        """The same reference as URL query parameters (the export link, the erase form)."""
+        out = {"email": self.email, "contact_id": None if self.contact_id is None else str(self.contact_id),
+               "source": self.source_system, "external_id": self.external_id}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class Held:
+    """What is held about one person: who they are (for the admin to confirm) and counts per area."""
+
+    ref: PersonRef
+    contacts: list[dict[str, Any]]
+    areas: list[tuple[str, int]]
+    emails: list[str]
+    same_mailbox: list[int]  # other live contacts of the same mailbox, not part of this request (by external id)
+
+
+@dataclass(frozen=True)
+class TombstoneRow:
+    """One tombstone as the page shows it: the hash (never the identity), when, and who erased."""
+
+    kind: str
+    digest: str
+    erased_at: datetime
+    erased_by: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    held: Held | None
+    tombstones: list[TombstoneRow]
+
+
+def held_counts(export: dict[str, Any]) -> list[tuple[str, int]]:
+    """Counts per area of an ``export_person`` result, in the order the page shows them (pure)."""
+    contacts = export.get("contacts", [])
+
+    def per_contact(key: str) -> int:
+        return sum(len(c.get(key) or []) if key != "score" else int(c.get("score") is not None) for c in contacts)
+
+    counts = {
+        "contacts": len(contacts),
+        "touchpoints": per_contact("touchpoints"),
+        "stage_changes": per_contact("stage_changes"),
+        "deals": per_contact("deals"),
+        "score": per_contact("score"),
+        "handoffs": per_contact("handoffs"),
+        "disputes": per_contact("disputes"),
+        "outbox_messages": len(export.get("outbox_messages", [])),
+        "audit_entries": len(export.get("audit_entries", [])),
+        "owner_changes": len(export.get("owner_changes", [])),
+        "import_runs": len(export.get("import_runs", [])),
+        "mentions": sum(len(v) for v in (export.get("mentions") or {}).values()),
+    }
+    return [(label, counts[key]) for key, label in _AREAS]
+
+
+def privacy_desk(session: Session, ref: PersonRef | None = None) -> Desk:
+    """The ``/privacy`` page: what is held about ``ref`` (when given) and every tombstone, newest first."""
+    held = None
+    if ref is not None:
+        export = export_person(session, **ref.kwargs())
+        contacts = [c["contact"] for c in export["contacts"]]
+        emails = sorted({c["email"] for c in contacts if c["email"]})
+        held = Held(ref, [{"id": c["id"], "email": c["email"],
+                           "name": " ".join(n for n in (c["first_name"], c["last_name"]) if n) or None,
+                           "source_system": c["source_system"], "external_id": c["external_id"],
+                           "stage": c["stage"]} for c in contacts],
+                    held_counts(export), emails, _others_of_mailbox(session, emails, {c["id"] for c in contacts}))
+    return Desk(held, list_tombstones(session))
+
+
+def _others_of_mailbox(session: Session, emails: list[str], found: set[int]) -> list[int]:
+    others = {c.id for e in emails for c in _same_mailbox(session, e) if c.source_system != "erased"}
+    return sorted(others - found)
+
+
+def list_tombstones(session: Session) -> list[TombstoneRow]:
+    """Every tombstone with who erased it (from the audit entry of the same erasure; hashes only)."""
+    by_time: dict[datetime, str] = {}
+    entries = session.execute(select(AuditEntry.at, AuditEntry.actor, AuditEntry.actor_user_id)
+                              .where(AuditEntry.action.in_(("contact.erased", "privacy.tombstones_reapplied"))))
+    names = {uid: name for uid, name in session.execute(select(User.id, User.name))}
+    for at, actor, user_id in entries:
+        by_time.setdefault(at, names.get(user_id, actor) if user_id is not None else actor)
+    rows = [TombstoneRow(t.kind, t.digest, t.at, by_time.get(t.at, "unknown")) for t in ts.all_tombstones(session)]
+    return sorted(rows, key=lambda r: (r.erased_at, r.kind, r.digest), reverse=True)
+
+
+def erase_confirmed(session: Session, ref: PersonRef, *, confirmation: str, now: datetime, actor: str,
+                    actor_user_id: int | None = None, ledger: Path | None = None) -> list[int]:
+    """``erase_person`` after a typed confirmation: the person's e-mail (any ``+tag``) or the word ERASE."""
+    people = find_people(session, **ref.kwargs())
+    typed = (confirmation or "").strip()
+    if typed != CONFIRM_WORD and not _is_their_address(typed, people):
+        raise InvalidInput(f"The confirmation did not match: type the person's e-mail address or the word "
+                           f"{CONFIRM_WORD} to erase them. Nothing was erased.", code="confirmation_mismatch")
+    return erase_person(session, now=now, actor=actor, actor_user_id=actor_user_id, ledger=ledger, **ref.kwargs())
+
+
+def _is_their_address(typed: str, people: list[Contact]) -> bool:
+    if "@" not in typed:
+        return False
+    try:
+        key = person_key(typed)
+    except ValueError:
+        return False
+    return any(c.email and person_key(c.email) == key for c in people)
+
+
+def lift_tombstone(session: Session, *, kind: str, digest: str, reason: str, now: datetime, actor: str,
+                   actor_user_id: int | None = None, ledger: Path | None = None) -> int:
+    """Lift one tombstone picked from the list (by its hash; the page never knows the identity); audited."""
+    if kind not in ts.KINDS:
+        raise InvalidInput("The tombstone kind must be email or external_id.", code="bad_tombstone")
+    digest = (digest or "").strip().lower()
+    if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
+        raise InvalidInput("A tombstone is named by its 64 hex characters.", code="bad_tombstone")
+    return _lift(session, [ts.Tombstone(kind, digest, now)], reason=reason, now=now, actor=actor,
+                 actor_user_id=actor_user_id, ledger=ledger)
