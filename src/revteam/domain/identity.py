@@ -40,7 +40,7 @@ def normalise_email(raw: str | None) -> str | None:
     email = clean_text(raw).strip().lower()
     if not email:
         return None
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not _EMAIL.match(email) or len(email) > 254 or any(unicodedata.category(ch)[0] == "C" for ch in email):
         raise ValueError(f"{raw!r} is not an e-mail address; expected name@company.com")
     return email
 
