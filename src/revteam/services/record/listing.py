@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from revteam.errors import InvalidInput
+from revteam.store.date_range import sane
 from revteam.store.models import DEAL_OUTCOMES, Account, Campaign, Contact, Deal, Touchpoint, User
 
 # DEAL_OUTCOMES, Account, Contact and Deal are also what the faces import from here (they never import the store)
@@ -248,9 +249,10 @@ class CampaignRow:
 
 def campaigns_touched(session: Session, limit: int = 200) -> list[CampaignRow]:
     """Campaigns with the number of people they touched, the most recently active first."""
-    q = (select(Campaign, func.count(func.distinct(Touchpoint.contact_id)), func.max(Touchpoint.occurred_at))
+    last_touch = func.max(sane(Touchpoint.occurred_at))  # a touch dated "3000" is not the latest activity
+    q = (select(Campaign, func.count(func.distinct(Touchpoint.contact_id)), last_touch)
          .outerjoin(Touchpoint, Touchpoint.campaign_id == Campaign.id)
          .group_by(Campaign.id)
-         .order_by(func.max(Touchpoint.occurred_at).desc().nulls_last(), Campaign.name)
+         .order_by(last_touch.desc().nulls_last(), Campaign.name)
          .limit(limit))
     return [CampaignRow(c, int(n or 0), last) for c, n, last in session.execute(q)]
