@@ -7,7 +7,10 @@
    only (a cookie never authenticates an API call, so the API needs no CSRF token);
 3. refuses a role the policy does not list (403), an anonymous page request (303 to the log-in page,
    see ``web/errors.py``) and an anonymous or badly authenticated API call (401);
-4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs.
+4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs;
+5. refuses (422 ``bad_text``) a JSON body whose text holds a NUL character or a lone surrogate
+   (``"\ud800"``): valid JSON, but no database stores it (PostgreSQL refuses both, SQLite cannot encode
+   the second), so it would fail as a 500 deep inside a use case.
 
 ``CurrentUser`` and ``PrincipalDep`` depend on ``authorize``; FastAPI caches it per request, so a
 route asking for the user gets the already-checked one.
@@ -17,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from revteam.config import Settings
-from revteam.errors import Forbidden
+from revteam.errors import Forbidden, InvalidInput
 from revteam.runtime import Runtime
 from revteam.services.people import User
 from revteam.services.people.access import user_for_token, visitor_for_cookie
@@ -96,7 +99,55 @@ async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]
             request.state.principal = principal
             await check_session_token(request, principal.web_session.csrf_token)
     request.state.principal = principal
+    if request.method in UNSAFE_METHODS and is_api_path(request.url.path):
+        await check_json_text(request)
     return principal
+
+
+def _bad_text(value: str) -> str | None:
+    if "\x00" in value:
+        return "a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (half of a UTF-16 pair)"
+    return None
+
+
+def bad_json_text(data: Any) -> tuple[str, str] | None:
+    """(where, what) of the first text in ``data`` (keys too) that no database can store, else None. Walks
+    without recursion, so any depth the JSON parser accepted is fine."""
+    stack: list[tuple[str, Any]] = [("body", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            what = _bad_text(value)
+            if what:
+                return where, what
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                what = _bad_text(k) if isinstance(k, str) else None
+                if what:
+                    return f"{where} (a key)", what
+                stack.append((f"{where}.{k}", v))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}", v) for i, v in enumerate(value))
+    return None
+
+
+async def check_json_text(request: Request) -> None:
+    """Refuse a JSON body with text no database stores (see the module docstring, step 5)."""
+    if "json" not in request.headers.get("content-type", ""):
+        return
+    try:
+        data = await request.json()  # already parsed by FastAPI for routes with a body: cached, not parsed again
+    except Exception:  # noqa: BLE001 - not JSON: the route's own parsing answers it (or the route takes no body)
+        return
+    found = bad_json_text(data)
+    if found is not None:
+        where, what = found
+        raise InvalidInput(f"{where}: the text contains {what}, which cannot be stored; remove it and send again.",
+                           code="bad_text", details=[{"location": where, "message": f"contains {what}"}])
 
 
 def get_current_user(principal: Annotated[Principal, Depends(authorize)]) -> User:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from revteam.domain.ids import MAX_ID, id_from_text
 from revteam.errors import InvalidInput
 from revteam.store.date_range import sane
 from revteam.store.models import DEAL_OUTCOMES, Account, Campaign, Contact, Deal, Touchpoint, User
@@ -69,9 +70,11 @@ def owner_clause(column: Any, owner: str | None, me_id: int | None) -> ColumnEle
         return column == me_id
     if value == "none":
         return column.is_(None)
-    if value.isdigit():
-        return column == int(value)
-    raise InvalidInput(f"Unknown owner filter {owner!r}; use any, me, none or a user id.", code="bad_owner_filter")
+    user_id = id_from_text(value)
+    if user_id is not None:
+        return column == user_id
+    raise InvalidInput(f"Unknown owner filter {owner!r}; use any, me, none or a user id (1 to {MAX_ID:,}).",
+                       code="bad_owner_filter")
 
 
 def _page(session: Session, stmt: Select[Any], where: list[Any], page: int, page_size: int) -> tuple[list[Any], int]:

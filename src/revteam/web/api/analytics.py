@@ -29,11 +29,11 @@ from revteam.analytics.questions import (
 from revteam.analytics.report_questions import CampaignFollowup, Rejections, SlaBoard, SlaCompliance, Unworked
 from revteam.analytics.revenue_questions import Backtest, Forecast, Outlook, Revenue
 from revteam.web.api import analytics_models as M
-from revteam.web.api.models import ERROR_RESPONSES
+from revteam.domain.ids import MAX_ID
+from revteam.web.api.models import ERROR_RESPONSES, IdPath, not_found
 from revteam.web.deps import NowDep, RuntimeDep
 
-router = APIRouter(prefix="/analytics", responses={**ERROR_RESPONSES, 404: {"description": "No such deal, piece or "
-                                                                                          "campaign"}})
+router = APIRouter(prefix="/analytics", responses={**ERROR_RESPONSES, **not_found("No such deal, piece or campaign")})
 
 Text = Annotated[str | None, Query()]
 Sql = Annotated[bool, Query(description="Also return the SQL the answer ran")]
@@ -88,7 +88,7 @@ def attribution_stage(runtime: RuntimeDep, now: NowDep, stage: Annotated[str, Qu
 
 @router.get("/attribution/deals/{deal_id}", name="api.analytics.attribution_deal",
             **_ok(M.DealAttributionOut, "One won deal's touches and the credit each got, and why"))
-def attribution_deal(runtime: RuntimeDep, deal_id: int, grain: str = "channel", model: str = DEFAULT_MODEL,
+def attribution_deal(runtime: RuntimeDep, deal_id: IdPath, grain: str = "channel", model: str = DEFAULT_MODEL,
                      seed: Seed = None, sql: Sql = False) -> JSONResponse:
     return _json(runtime.desk.ask(DealAttribution(deal_id, model, grain, seed)), sql, runtime)
 
@@ -108,7 +108,7 @@ def content(runtime: RuntimeDep, now: NowDep, start: Day = None,
 
 @router.get("/content/{content_id}", name="api.analytics.content_piece",
             **_ok(M.ContentPieceOut, "One content piece and its credit under every model"))
-def content_piece(runtime: RuntimeDep, content_id: int, start: Day = None, end: Day = None,
+def content_piece(runtime: RuntimeDep, content_id: IdPath, start: Day = None, end: Day = None,
                   seed: Seed = None) -> JSONResponse:
     q = ContentPiece.parse(content_id, start=start, end=end, seed=seed, label_style="query")
     return _json(runtime.desk.ask(q), False, runtime)
@@ -152,7 +152,7 @@ def outlook(runtime: RuntimeDep, now: NowDep, seed: Seed = None, sql: Sql = Fals
 
 # --- handoff reports -----------------------------------------------------------------------------
 Days = Annotated[int, Query(ge=1, le=366, description="The period: the last N days")]
-Rep = Annotated[int | None, Query(ge=1, description="Only this rep (user id)")]
+Rep = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this rep (user id)")]
 
 
 @router.get("/reports/compliance", name="api.analytics.compliance",
@@ -182,6 +182,6 @@ def rejections(runtime: RuntimeDep, now: NowDep, days: Days = 90, by: str = "sou
 
 @router.get("/reports/followup", name="api.analytics.followup",
             **_ok(M.FollowupReportOut, "What happened to everyone a campaign touched (default: the latest)"))
-def followup(runtime: RuntimeDep, campaign: Annotated[int | None, Query(ge=1)] = None,
+def followup(runtime: RuntimeDep, campaign: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
              sql: Sql = False) -> JSONResponse:
     return _json(runtime.desk.ask(CampaignFollowup(campaign)), sql, runtime)

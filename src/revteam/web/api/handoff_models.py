@@ -4,11 +4,13 @@ SLA reports, campaign follow-up, the scoring model, the agreement and notificati
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
+
+MINUTES_PER_YEAR = 525_600
 
 Priority = Literal["hot", "warm", "cold"]
 TouchType = Literal["sales_call", "sales_email", "meeting"]
@@ -371,16 +373,18 @@ class SavedModelOut(BaseModel):
 
 
 # ---------------------------------------------------------------- the agreement
+Minutes = Annotated[float, Field(ge=0, le=MINUTES_PER_YEAR, allow_inf_nan=False)]  # a year at most: no 1e400
 class TermsModel(BaseModel):
-    tz: str = Field(examples=["America/New_York"])
-    weekdays: list[int] = Field(description="0 = Monday … 6 = Sunday", examples=[[0, 1, 2, 3, 4]])
+    tz: str = Field(examples=["America/New_York"], max_length=64)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(description="0 = Monday … 6 = Sunday",
+                                                              examples=[[0, 1, 2, 3, 4]])
     opens: str = Field(examples=["09:00"])
     closes: str = Field(examples=["17:00"])
     holidays: list[str] = Field([], description="ISO dates")
-    response_minutes: dict[str, float] = Field(description="Business minutes per priority (hot, warm, cold)",
-                                               examples=[{"hot": 60, "warm": 480, "cold": 960}])
-    min_attempts: int = 3
-    attempts_within_minutes: float = 1440
+    response_minutes: dict[str, Minutes] = Field(description="Business minutes per priority (hot, warm, cold)",
+                                                 examples=[{"hot": 60, "warm": 480, "cold": 960}])
+    min_attempts: int = Field(3, ge=0, le=1000)
+    attempts_within_minutes: Minutes = 1440
     at_risk_share: float = Field(0.75, gt=0, lt=1)
     mqls_per_month: int = Field(0, ge=0)
     sals_per_month: int = Field(0, ge=0)
@@ -443,4 +447,4 @@ class NotificationsIn(BaseModel):
 
 
 class GroupIn(BaseModel):
-    member: bool = Field(description="true: join the group; false: leave it")
+    member: StrictBool = Field(description="true: join the group; false: leave it (not 0 or 1)")

@@ -26,7 +26,10 @@ from revteam.services.record.listing import (
 )
 from revteam.services.record.stats import record_stats
 from revteam.services.record.timeline import account_timeline, contact_timeline
+from revteam.domain.ids import MAX_ID
 from revteam.web.api.models import (
+    IdPath,
+    not_found,
     ERROR_RESPONSES,
     AccountOut,
     AccountPage,
@@ -101,7 +104,7 @@ def accounts(
 def contacts(
     db: SessionDep, me: CurrentUser, q: Search = None,
     stage: str | None = None, source: Annotated[str | None, Query(description="Original source")] = None,
-    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, description="Account id")] = None,
+    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id")] = None,
     page: Page = 1, page_size: PageSize = 50,
 ) -> ContactPage:
     """Search matches name, e-mail or title. Most recent stage change first."""
@@ -115,7 +118,7 @@ def contacts(
 def deals(
     db: SessionDep, me: CurrentUser, q: Search = None,
     outcome: Annotated[str | None, Query(pattern="^(open|won|lost)$")] = None,
-    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, description="Account id")] = None,
+    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id")] = None,
     page: Page = 1, page_size: PageSize = 50,
 ) -> DealPage:
     """Search matches the deal or account name. Newest first."""
@@ -126,14 +129,14 @@ def deals(
 
 
 @router.get("/contacts/{contact_id}/timeline", name="api.contacts.timeline", response_model=TimelineOut,
-            summary="A contact's lifecycle timeline", responses={404: {"description": "No such contact"}})
-def contact_tl(db: SessionDep, me: CurrentUser, contact_id: int,
+            summary="A contact's lifecycle timeline", responses=not_found("No such contact"))
+def contact_tl(db: SessionDep, me: CurrentUser, contact_id: IdPath,
                limit: Annotated[int, Query(ge=1, le=5000, description="Most recent touches")] = 500) -> TimelineOut:
     return TimelineOut(**contact_timeline(db, contact_id, limit=limit).to_dict())
 
 
 @router.get("/accounts/{account_id}/timeline", name="api.accounts.timeline", response_model=TimelineOut,
-            summary="An account's lifecycle timeline", responses={404: {"description": "No such account"}})
-def account_tl(db: SessionDep, me: CurrentUser, account_id: int,
+            summary="An account's lifecycle timeline", responses=not_found("No such account"))
+def account_tl(db: SessionDep, me: CurrentUser, account_id: IdPath,
                limit: Annotated[int, Query(ge=1, le=5000, description="Most recent touches")] = 1000) -> TimelineOut:
     return TimelineOut(**account_timeline(db, account_id, limit=limit).to_dict())
