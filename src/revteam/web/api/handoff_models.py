@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
+from revteam.domain.ids import MAX_ID
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
 
 MINUTES_PER_YEAR = 525_600
@@ -198,7 +199,7 @@ class DisputeOut(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    handoff_id: int = Field(ge=1)
+    handoff_id: int = Field(ge=1, le=MAX_ID)
     reason: str = Field(min_length=1, max_length=4000, description="Why the rejection is wrong; the committee reads it")
 
 
@@ -416,7 +417,8 @@ class AgreementsOut(BaseModel):
 class ProposeIn(BaseModel):
     text: str = Field(min_length=1, max_length=20_000)
     terms: TermsModel
-    committee: list[int] = Field(min_length=1, description="User ids of leaders or admins")
+    committee: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=100,
+                                                                   description="User ids of leaders or admins")
 
 
 class SignIn(BaseModel):
