@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from revteam.domain.ids import MAX_ID
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
@@ -148,11 +148,15 @@ class RejectIn(BaseModel):
 
 
 class TouchIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
+
     type: TouchType
     note: str = Field("", max_length=2000)
 
 
 class QualifyIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
+
     note: str = Field("", max_length=2000, description="What the SDR confirmed; the AE reads it")
 
 
@@ -199,11 +203,15 @@ class DisputeOut(BaseModel):
 
 
 class DisputeIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
+
     handoff_id: int = Field(ge=1, le=MAX_ID)
     reason: str = Field(min_length=1, max_length=4000, description="Why the rejection is wrong; the committee reads it")
 
 
 class VoteIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
+
     choice: Choice
     reason: str = Field(min_length=1, max_length=4000)
 
@@ -414,14 +422,24 @@ class AgreementsOut(BaseModel):
     versions: list[AgreementOut] = Field(description="Newest first")
 
 
+class TermsIn(TermsModel):
+    """The terms as a proposal sends them (checked strictly; ``TermsModel`` also reads stored terms back)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 class ProposeIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
+
     text: str = Field(min_length=1, max_length=20_000)
-    terms: TermsModel
+    terms: TermsIn
     committee: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=100,
                                                                    description="User ids of leaders or admins")
 
 
 class SignIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
+
     side: Side
 
 
