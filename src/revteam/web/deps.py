@@ -8,7 +8,10 @@
 3. refuses a role the policy does not list (403), an anonymous page request (303 to the log-in page,
    see ``web/errors.py``) and an anonymous or badly authenticated API call (401);
 4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs;
-5. refuses (422 ``bad_text``) a JSON body whose text holds a NUL character or a lone surrogate
+5. answers 404 for a record id in the path (``/contacts/{contact_id}``, ``/agreement/{version}/sign``) that is
+   not 1 to 2,147,483,647 (``domain/ids.py``), on pages and API alike, before any query overflows; the API's
+   own parameter types (``web/api/models.py``: ``IdPath``) refuse them with 422 first;
+6. refuses (422 ``bad_text``) a JSON body whose text holds a NUL character or a lone surrogate
    (``"\ud800"``): valid JSON, but no database stores it (PostgreSQL refuses both, SQLite cannot encode
    the second), so it would fail as a 500 deep inside a use case.
 
@@ -26,7 +29,8 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from revteam.config import Settings
-from revteam.errors import Forbidden, InvalidInput
+from revteam.domain.ids import MAX_ID, id_from_text
+from revteam.errors import Forbidden, InvalidInput, NotFound
 from revteam.runtime import Runtime
 from revteam.services.people import User
 from revteam.services.people.access import user_for_token, visitor_for_cookie
@@ -99,9 +103,19 @@ async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]
             request.state.principal = principal
             await check_session_token(request, principal.web_session.csrf_token)
     request.state.principal = principal
+    check_path_ids(request)
     if request.method in UNSAFE_METHODS and is_api_path(request.url.path):
         await check_json_text(request)
     return principal
+
+
+def check_path_ids(request: Request) -> None:
+    """No record has an id outside 1 to ``MAX_ID``: such an address names nothing (404), whatever the database."""
+    for name, value in request.path_params.items():
+        text = str(value)
+        if (name.endswith("_id") or name == "version") and text.lstrip("-").isdigit() and id_from_text(text) is None:
+            raise NotFound(f"There is nothing at {request.url.path}: ids are whole numbers from 1 to {MAX_ID:,}.",
+                           code="no_such_id")
 
 
 def _bad_text(value: str) -> str | None:
