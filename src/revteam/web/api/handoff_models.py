@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
 from revteam.domain.ids import MAX_ID
+from revteam.web.api.models import JsonInt, JsonNumber
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
 
 MINUTES_PER_YEAR = 525_600
@@ -148,15 +149,11 @@ class RejectIn(BaseModel):
 
 
 class TouchIn(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
-
     type: TouchType
     note: str = Field("", max_length=2000)
 
 
 class QualifyIn(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
-
     note: str = Field("", max_length=2000, description="What the SDR confirmed; the AE reads it")
 
 
@@ -203,15 +200,11 @@ class DisputeOut(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
-
-    handoff_id: int = Field(ge=1, le=MAX_ID)
+    handoff_id: JsonInt = Field(ge=1, le=MAX_ID)
     reason: str = Field(min_length=1, max_length=4000, description="Why the rejection is wrong; the committee reads it")
 
 
 class VoteIn(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
-
     choice: Choice
     reason: str = Field(min_length=1, max_length=4000)
 
@@ -382,21 +375,21 @@ class SavedModelOut(BaseModel):
 
 
 # ---------------------------------------------------------------- the agreement
-Minutes = Annotated[float, Field(ge=0, le=MINUTES_PER_YEAR, allow_inf_nan=False)]  # a year at most: no 1e400
+Minutes = Annotated[JsonNumber, Field(ge=0, le=MINUTES_PER_YEAR, allow_inf_nan=False)]  # a year at most: no 1e400
 class TermsModel(BaseModel):
     tz: str = Field(examples=["America/New_York"], max_length=64)
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(description="0 = Monday … 6 = Sunday",
+    weekdays: list[Annotated[JsonInt, Field(ge=0, le=6)]] = Field(description="0 = Monday … 6 = Sunday",
                                                               examples=[[0, 1, 2, 3, 4]])
     opens: str = Field(examples=["09:00"])
     closes: str = Field(examples=["17:00"])
     holidays: list[str] = Field([], description="ISO dates")
     response_minutes: dict[str, Minutes] = Field(description="Business minutes per priority (hot, warm, cold)",
                                                  examples=[{"hot": 60, "warm": 480, "cold": 960}])
-    min_attempts: int = Field(3, ge=0, le=1000)
+    min_attempts: JsonInt = Field(3, ge=0, le=1000)
     attempts_within_minutes: Minutes = 1440
-    at_risk_share: float = Field(0.75, gt=0, lt=1)
-    mqls_per_month: int = Field(0, ge=0)
-    sals_per_month: int = Field(0, ge=0)
+    at_risk_share: JsonNumber = Field(0.75, gt=0, lt=1)
+    mqls_per_month: JsonInt = Field(0, ge=0, le=MAX_ID)
+    sals_per_month: JsonInt = Field(0, ge=0, le=MAX_ID)
 
 
 class SignoffOut(BaseModel):
@@ -422,24 +415,14 @@ class AgreementsOut(BaseModel):
     versions: list[AgreementOut] = Field(description="Newest first")
 
 
-class TermsIn(TermsModel):
-    """The terms as a proposal sends them (checked strictly; ``TermsModel`` also reads stored terms back)."""
-
-    model_config = ConfigDict(strict=True)
-
-
 class ProposeIn(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
-
     text: str = Field(min_length=1, max_length=20_000)
-    terms: TermsIn
-    committee: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=100,
+    terms: TermsModel
+    committee: list[Annotated[JsonInt, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=100,
                                                                    description="User ids of leaders or admins")
 
 
 class SignIn(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON as written: false is not 0, "5" is not 5
-
     side: Side
 
 

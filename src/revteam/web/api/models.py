@@ -6,12 +6,25 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from revteam.domain.ids import MAX_ID
 from revteam.ingest.schemas import TOUCH_TYPES
 
 MAX_EVENTS = 10_000
+
+
+
+def _a_json_number(value: Any) -> Any:
+    """JSON numbers only: ``false`` and ``"5"`` are not numbers (pydantic's lax mode would read 0 and 5), but
+    ``5.0`` is the integer 5, as JSON Schema says."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("a number is expected (not true, false or text)")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_a_json_number)]
+JsonNumber = Annotated[float, BeforeValidator(_a_json_number)]
 
 # every record id in a path or a query: 1 to 2,147,483,647 (PostgreSQL's integer keys); others are 422 at the edge
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
