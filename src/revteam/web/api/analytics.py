@@ -60,7 +60,7 @@ def _ok(model: type, summary: str) -> dict[str, Any]:
 @router.get("/funnel", name="api.analytics.funnel", **_ok(M.FunnelOut, "Conversion and velocity between stages"))
 def funnel(runtime: RuntimeDep, start: Day = None, end: Annotated[str | None, Query(description="YYYY-MM-DD, exclusive")] = None,
            mode: str = "cohort", by: Text = None, stages: Annotated[str, Query(description="Comma-separated")] = "",
-           window: Annotated[int | None, Query(description="Count B only within N days of reaching A")] = None,
+           window: Annotated[int | None, Query(le=36_600, description="Count B only within N days of reaching A")] = None,
            sql: Sql = False) -> JSONResponse:
     q = Funnel.parse(stages=stages, start=start, end=end, mode=mode, window_days=window, by=by, label_style="query")
     return _json(runtime.desk.ask(q), sql, runtime)

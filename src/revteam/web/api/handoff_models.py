@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, Field, StrictBool
 
 from revteam.domain.ids import MAX_ID
-from revteam.web.api.models import JsonInt, JsonNumber
+from revteam.web.api.models import JSON_NUMBER, JsonInt, JsonNumber
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
 
 MINUTES_PER_YEAR = 525_600
@@ -375,10 +376,10 @@ class SavedModelOut(BaseModel):
 
 
 # ---------------------------------------------------------------- the agreement
-Minutes = Annotated[JsonNumber, Field(ge=0, le=MINUTES_PER_YEAR, allow_inf_nan=False)]  # a year at most: no 1e400
+Minutes = Annotated[float, Field(ge=0, le=MINUTES_PER_YEAR, allow_inf_nan=False), JSON_NUMBER]  # a year at most: no 1e400
 class TermsModel(BaseModel):
     tz: str = Field(examples=["America/New_York"], max_length=64)
-    weekdays: list[Annotated[JsonInt, Field(ge=0, le=6)]] = Field(description="0 = Monday … 6 = Sunday",
+    weekdays: list[Annotated[int, Ge(0), Le(6), JSON_NUMBER]] = Field(description="0 = Monday … 6 = Sunday",
                                                               examples=[[0, 1, 2, 3, 4]])
     opens: str = Field(examples=["09:00"])
     closes: str = Field(examples=["17:00"])
@@ -418,7 +419,7 @@ class AgreementsOut(BaseModel):
 class ProposeIn(BaseModel):
     text: str = Field(min_length=1, max_length=20_000)
     terms: TermsModel
-    committee: list[Annotated[JsonInt, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=100,
+    committee: list[Annotated[int, Ge(1), Le(MAX_ID), JSON_NUMBER]] = Field(min_length=1, max_length=100,
                                                                    description="User ids of leaders or admins")
 
 

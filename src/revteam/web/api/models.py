@@ -23,8 +23,9 @@ def _a_json_number(value: Any) -> Any:
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_a_json_number)]
-JsonNumber = Annotated[float, BeforeValidator(_a_json_number)]
+JSON_NUMBER = BeforeValidator(_a_json_number)  # last in an Annotated: constraints before it stay in the schema
+JsonInt = Annotated[int, JSON_NUMBER]
+JsonNumber = Annotated[float, JSON_NUMBER]
 
 # every record id in a path or a query: 1 to 2,147,483,647 (PostgreSQL's integer keys); others are 422 at the edge
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
