@@ -31,12 +31,11 @@ DEMO_SCALE = os.environ.get("REVTEAM_SCHEMATHESIS_DEMO", "")
 SEEN: dict[str, set[int]] = {}  # operation → the statuses it answered (for test_the_hunt_got_past_the_door)
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+def _seed(url: str) -> tuple[Any, str, Any]:
+    """The app on ``url`` with the people, the small record and the handoff world; an admin's token."""
     from tests.web.handoff_world import build_world
 
-    path: Path = tmp_path_factory.mktemp("schemathesis") / "api.db"
-    runtime = build_runtime(Settings(database_url=f"sqlite:///{path}", env="test", keep_snapshot=False))
+    runtime = build_runtime(Settings(database_url=url, env="test", keep_snapshot=False))
     if DEMO_SCALE:  # a longer hunt on the demo company (REVTEAM_SCHEMATHESIS_DEMO=0.02: about 12 s to build)
         from sqlalchemy import select
 
@@ -56,7 +55,40 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
             s.expunge_all()
     app = create_app(runtime)
     app.dependency_overrides[get_now] = lambda: NOW
-    yield app, api_token_for(runtime, admin)
+    return app, api_token_for(runtime, admin), runtime
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    path: Path = tmp_path_factory.mktemp("schemathesis") / "api.db"
+    app, token, runtime = _seed(f"sqlite:///{path}")
+    yield app, token
+    runtime.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def edge(request: pytest.FixtureRequest, seeded: tuple[Any, str]) -> Iterator[tuple[Any, str]]:
+    """The seeded app on SQLite (the hunt's) and on PostgreSQL, for the pinned edge cases: ids past 2^31 only
+    overflow on PostgreSQL."""
+    if request.param == "sqlite":
+        yield seeded
+        return
+    from sqlalchemy import text
+
+    from revteam.store.db import make_engine
+    from tests.conftest import POSTGRES_URL, skip_or_fail
+
+    engine = make_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as e:  # noqa: BLE001 - any connection failure means the tier is unavailable
+        skip_or_fail("postgres", f"PostgreSQL not reachable at {POSTGRES_URL}: {type(e).__name__}")
+    finally:
+        engine.dispose()
+    app, token, runtime = _seed(POSTGRES_URL)
+    yield app, token
     runtime.engine.dispose()
 
 
@@ -130,10 +162,10 @@ EVENT = '{"source_system": "website", "events": [{"event_id": "e-1", "email": "a
 
 
 @pytest.fixture(scope="module")
-def api(seeded: tuple[Any, str]) -> Iterator[Any]:
+def api(edge: tuple[Any, str]) -> Iterator[Any]:
     from tests.web.conftest import new_client
 
-    app, token = seeded
+    app, token = edge
     with new_client(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
 
