@@ -10,8 +10,8 @@ from annotated_types import Ge, Le
 from pydantic import BaseModel, Field, StrictBool
 
 from revteam.domain.ids import MAX_ID
-from revteam.web.api.models import JSON_NUMBER, JsonInt, JsonNumber
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
+from revteam.web.api.models import JSON_NUMBER, JsonInt, JsonNumber
 
 MINUTES_PER_YEAR = 525_600
 

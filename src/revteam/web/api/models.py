@@ -19,7 +19,7 @@ def _a_json_number(value: Any) -> Any:
     """JSON numbers only: ``false`` and ``"5"`` are not numbers (pydantic's lax mode would read 0 and 5), but
     ``5.0`` is the integer 5, as JSON Schema says."""
     if isinstance(value, (bool, str)):
-        raise ValueError("a number is expected (not true, false or text)")
+        raise ValueError("a number is expected (not true, false or text)")  # noqa: TRY004 - pydantic reports ValueError
     return value
 
 

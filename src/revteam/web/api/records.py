@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from revteam.domain.ids import MAX_ID
 from revteam.services.people import User
 from revteam.services.record.listing import (
     MAX_PAGE_SIZE,
@@ -26,10 +27,7 @@ from revteam.services.record.listing import (
 )
 from revteam.services.record.stats import record_stats
 from revteam.services.record.timeline import account_timeline, contact_timeline
-from revteam.domain.ids import MAX_ID
 from revteam.web.api.models import (
-    IdPath,
-    not_found,
     ERROR_RESPONSES,
     AccountOut,
     AccountPage,
@@ -37,9 +35,11 @@ from revteam.web.api.models import (
     ContactPage,
     DealOut,
     DealPage,
+    IdPath,
     OwnerOut,
     StatsOut,
     TimelineOut,
+    not_found,
 )
 from revteam.web.deps import CurrentUser, SessionDep
 
