@@ -247,3 +247,13 @@ def test_pages_refuse_ids_out_of_range_too(app: Any, runtime: Any, people: Any, 
                 crashed.append((method, path, value, r.status_code))
     assert crashed == []
     assert client.get(f"/contacts/{2**63}").status_code == 404
+
+
+def test_a_page_form_with_a_nul_is_refused(app: Any, runtime: Any, people: Any, record: Any) -> None:
+    """Page forms share the rule: a NUL in a field (PostgreSQL refuses it) is 422 with a message, nothing written."""
+    from tests.web.conftest import session_client
+
+    app.dependency_overrides[get_now] = lambda: NOW
+    c = session_client(app, runtime, people["admin"])
+    r = c.post("/inbox/1/reject", data={"csrf_token": c.csrf, "reason": "bad_fit", "note": "no\x00budget"})
+    assert r.status_code == 422 and "contains a NUL character" in r.text and "note" in r.text

@@ -11,9 +11,9 @@
 5. answers 404 for a record id in the path (``/contacts/{contact_id}``, ``/agreement/{version}/sign``) that is
    not 1 to 2,147,483,647 (``domain/ids.py``), on pages and API alike, before any query overflows; the API's
    own parameter types (``web/api/models.py``: ``IdPath``) refuse them with 422 first;
-6. refuses (422 ``bad_text``) a JSON body whose text holds a NUL character or a lone surrogate
-   (``"\ud800"``): valid JSON, but no database stores it (PostgreSQL refuses both, SQLite cannot encode
-   the second), so it would fail as a 500 deep inside a use case.
+6. refuses (422 ``bad_text``) a JSON body (or a page's URL-encoded form) whose text holds a NUL character or a
+   lone surrogate (JSON ``"\\ud800"``): valid JSON, but no database stores it (PostgreSQL refuses both,
+   SQLite cannot encode the second), so it would fail as a 500 deep inside a use case.
 
 ``CurrentUser`` and ``PrincipalDep`` depend on ``authorize``; FastAPI caches it per request, so a
 route asking for the user gets the already-checked one.
@@ -104,8 +104,8 @@ async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]
             await check_session_token(request, principal.web_session.csrf_token)
     request.state.principal = principal
     check_path_ids(request)
-    if request.method in UNSAFE_METHODS and is_api_path(request.url.path):
-        await check_json_text(request)
+    if request.method in UNSAFE_METHODS:
+        await (check_json_text(request) if is_api_path(request.url.path) else check_form_text(request))
     return principal
 
 
@@ -162,6 +162,18 @@ async def check_json_text(request: Request) -> None:
         where, what = found
         raise InvalidInput(f"{where}: the text contains {what}, which cannot be stored; remove it and send again.",
                            code="bad_text", details=[{"location": where, "message": f"contains {what}"}])
+
+
+async def check_form_text(request: Request) -> None:
+    """A page form (URL-encoded; uploads are the importer's) with a NUL character: refused like JSON text."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return
+    form = await request.form()  # parsed once per request (Starlette keeps it; the CSRF check read it too)
+    for name, value in form.multi_items():
+        what = _bad_text(value) if isinstance(value, str) else None
+        if what:
+            raise InvalidInput(f"The field {name!r} contains {what}, which cannot be stored; remove it and send again.",
+                               code="bad_text")
 
 
 def get_current_user(principal: Annotated[Principal, Depends(authorize)]) -> User:
