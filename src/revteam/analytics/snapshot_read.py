@@ -12,8 +12,9 @@ Types
 
 Dates out of range (``store/date_range.py``: 1900-01-01 to 2199-12-31)
     A stored date outside that range (a touch "in 3000", PostgreSQL's ``infinity``, an unparseable text date
-    on SQLite) never reaches Arrow: the query itself reads it as null (``CASE WHEN ... BETWEEN``), so no
-    driver or Arrow conversion can overflow (pandas' nanoseconds end in 2262, Python's years in 9999). A
+    on SQLite) never reaches Arrow: the query flags it, and reads it as null on PostgreSQL (``CASE WHEN``, so
+    the driver never builds a Python date it cannot hold: Python's years end in 9999) or has it nulled in
+    Python on SQLite (which hands text), so no Arrow conversion overflows (nanoseconds end in 2262). A
     row whose date column is required (``NOT NULL``) is left out of the snapshot; a nullable one is read as
     no date. Each such row's key and columns are collected in ``odd`` (``read_rows``/``read_since``), so the
     snapshot can say what it left out (``analytics/snapshot.py``: ``Snapshot.out_of_range``).
@@ -182,9 +183,12 @@ def _checked_batch(part: Sequence[Sequence[Any]], cols: Sequence[str], dates: Se
     for j, c in enumerate(dates):
         flags = columns[n + j]
         if any(flags):
+            values = list(columns[cols.index(c)])
             for i, f in enumerate(flags):
                 if f:
                     bad_at.setdefault(i, []).append(c)
+                    values[i] = None  # already null when the query did it (PostgreSQL)
+            columns[cols.index(c)] = tuple(values)
     for i, c in enumerate(cols):
         if c in dates:
             array, unreadable = _tolerant_column(columns[i], c)
@@ -210,7 +214,10 @@ def read_rows(engine: SqlEngine, model: Any, cols: Sequence[str], where: Any = N
     """``cols`` of ``model``'s rows (those matching ``where``), sorted by its primary key, as Arrow. Dates out of
     range are left out or read as null (see the module docstring); ``odd`` collects their keys."""
     dates = date_columns(cols)
-    picked = [case((in_range(getattr(model, c)), getattr(model, c)), else_=None).label(c) if c in dates
+    # PostgreSQL hands dates to Python, which cannot hold some of them: null them in the query. SQLite hands text,
+    # which any value is: read it as stored and null the flagged ones in Python (a fifth faster on a large table)
+    in_sql = engine.dialect.name != "sqlite"
+    picked = [case((in_range(getattr(model, c)), getattr(model, c)), else_=None).label(c) if c in dates and in_sql
               else getattr(model, c) for c in cols]
     flags = [case((and_(getattr(model, c).is_not(None), not_(in_range(getattr(model, c)))), 1), else_=0)
              for c in dates]
