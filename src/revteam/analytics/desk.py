@@ -86,6 +86,12 @@ class Desk:
         """Whether the answer to ``question`` on the data as it is now is kept (the warm-up's test)."""
         return self.answers.has(self.resolve(question))
 
+    def out_of_range(self) -> list[dict[str, Any]]:
+        """What the analytics left out of the data as it is now: rows with dates outside 1900-2199 (a touch
+        "in 3000"), per table with a sentence (``Snapshot.out_of_range``). Every answer is computed without
+        them; the faces show these sentences beside the answer."""
+        return self.runner.cache.get(self.engine).out_of_range()
+
     def snapshot(self) -> None:
         """Bring the engine's snapshot up to date now (the warm-up's first step)."""
         self.runner.tables()

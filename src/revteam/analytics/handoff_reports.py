@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from revteam.domain.sla import Clock, ClockReading, compliance, month_pacing, read_clock
 from revteam.services.handoff.agreement import agreement_in_force
+from revteam.store.date_range import in_range
 from revteam.store.models import Handoff
 from revteam.store.models import Campaign, Contact, Deal, DealContact, StageChange, Team, Touchpoint, User
 
@@ -122,8 +123,10 @@ def _readings(session: Session, now: datetime, since: datetime) -> list[tuple[Ha
     if agreement is None:
         return []
     out = []
+    sane = [in_range(Handoff.handed_at), in_range(Handoff.due_at)] + [
+        or_(c.is_(None), in_range(c)) for c in (Handoff.at_risk_at, Handoff.first_touch_at)]  # others: reported
     for h in session.scalars(select(Handoff).where(Handoff.handed_at >= since, Handoff.due_at.is_not(None),
-                                                   Handoff.rep_id.is_not(None))):
+                                                   Handoff.rep_id.is_not(None), *sane)):
         clock = Clock(h.handed_at, h.at_risk_at, h.due_at)  # type: ignore[arg-type]
         out.append((h, read_clock(agreement.terms, clock, first_touch_at=h.first_touch_at, now=now)))
     return out

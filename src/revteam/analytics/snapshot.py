@@ -23,7 +23,16 @@ import pyarrow as pa
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
-from revteam.analytics.snapshot_read import Delta, arrow_schema, read_rows, read_since, to_arrow
+from revteam.analytics.snapshot_read import (
+    SANE_YEARS,
+    Delta,
+    Odd,
+    arrow_schema,
+    read_rows,
+    read_since,
+    required_columns,
+    to_arrow,
+)
 from revteam.analytics.snapshot_store import SnapshotStore, schema_id
 from revteam.store.data_versions import KEYS, WATCHED, database_epoch, read_versions
 from revteam.store.models import ContentUsage, Handoff
@@ -82,6 +91,42 @@ class Snapshot:
     deltas: dict[str, Delta] = field(default_factory=dict)  # tables brought up to date from the change log
     how: dict[str, str] = field(default_factory=dict)  # table → "whole" or "changes", for the tables refreshed
     read: dict[str, int] = field(default_factory=dict)  # table → rows read from the database to make this one
+    # table → {key: date columns out of range}: rows left out, or dates read as none (snapshot_read.py)
+    odd: dict[str, Odd] = field(default_factory=dict)
+
+    def out_of_range(self) -> list[dict[str, Any]]:
+        """What the snapshot did not read as stored: per table, the rows left out because a required date is
+        outside 1900-2199, and the rows whose optional dates were read as none; each with a sentence."""
+        return out_of_range_report(self.odd)
+
+
+NOUNS = {"stage_changes": "stage changes", "contacts": "contacts", "touchpoints": "touches", "deals": "deals",
+         "content": "content pieces", "handoffs": "handoffs", "content_usage": "content uses",
+         "deal_stage_changes": "deal stage changes"}
+
+
+def out_of_range_report(odd: dict[str, Odd]) -> list[dict[str, Any]]:
+    out = []
+    for name, rows in odd.items():
+        if not rows or name not in TABLES:
+            continue
+        model, cols = TABLES[name]
+        required = required_columns(model, cols)
+        columns = sorted({c for names in rows.values() for c in names})
+        left_out = sum(1 for names in rows.values() if required.intersection(names))
+        blanked = len(rows) - left_out
+        noun = NOUNS.get(name, name)
+        where = ", ".join(f"{model.__tablename__}.{c}" for c in columns)
+        parts = []
+        if left_out:
+            parts.append(f"{left_out:,} {noun} with dates outside {SANE_YEARS} were left out")
+        if blanked:
+            parts.append(f"{blanked:,} {noun} had dates outside {SANE_YEARS} read as no date")
+        message = (f"{' and '.join(parts)} ({where}; ids {', '.join(map(str, sorted(rows)[:5]))}"
+                   f"{', …' if len(rows) > 5 else ''}). Correct those dates in the data to count them.")
+        out.append({"table": model.__tablename__, "columns": columns, "left_out": left_out, "read_as_none": blanked,
+                    "ids": sorted(rows)[:20], "message": message[0].upper() + message[1:]})
+    return out
 
 
 def fingerprint(engine: SqlEngine) -> Fingerprint:
@@ -102,9 +147,9 @@ def changed_tables(old: Fingerprint | None, new: Fingerprint) -> tuple[str, ...]
     return tuple(part[0] for part in new if part[0] in TABLES and before.get(part[0]) != part)
 
 
-def _read(engine: SqlEngine, model: Any, cols: tuple[str, ...]) -> pa.Table:
+def _read(engine: SqlEngine, model: Any, cols: tuple[str, ...], odd: Odd | None = None) -> pa.Table:
     """One table (only ``cols``) as Arrow, sorted by its primary key (``snapshot_read.read_rows``)."""
-    return read_rows(engine, model, cols)
+    return read_rows(engine, model, cols, odd=odd)
 
 
 def _frame(rows: list[Any], cols: tuple[str, ...]) -> pa.Table:
@@ -120,33 +165,44 @@ def refresh(engine: SqlEngine, previous: Snapshot | None, fp: Fingerprint) -> Sn
     """``previous`` brought up to ``fp``: each table whose part moved is brought up to date from the change log
     (``snapshot_read.read_since``: only the rows written since), or read whole when the log cannot prove it
     complete; the others are reused as they are. ``snap.read`` says how many rows each table read."""
-    snap = Snapshot(fp, dict(previous.tables) if previous else {}, base=previous.fingerprint if previous else None)
+    snap = Snapshot(fp, dict(previous.tables) if previous else {}, base=previous.fingerprint if previous else None,
+                    odd=dict(previous.odd) if previous else {})
     before = {part[0]: part for part in previous.fingerprint} if previous else {}
     parts = {part[0]: part for part in fp}
     for name in changed_tables(previous.fingerprint if previous else None, fp):
         model, cols = TABLES[name]
         was, now = before.get(name), parts[name]
         got = None
+        odd: Odd = {}
         if was is not None and name in snap.tables:
-            got = read_since(engine, model, cols, snap.tables[name], _key(name), was[1], now[1], was[2])
+            got = read_since(engine, model, cols, snap.tables[name], _key(name), was[1], now[1], was[2], odd=odd)
         if got is None:
-            snap.tables[name] = _read(engine, model, cols)
+            odd = {}
+            snap.tables[name] = _read(engine, model, cols, odd)
             snap.how[name] = "whole"
             snap.read[name] = snap.tables[name].num_rows
+            snap.odd[name] = odd
         else:
             snap.tables[name], snap.deltas[name] = got
             snap.how[name] = "changes"
             snap.read[name] = got[1].fresh.num_rows
+            delta = got[1]
+            reread = set(delta.keys.to_pylist())
+            kept_odd = {k: v for k, v in snap.odd.get(name, {}).items()
+                        if k not in reread and (delta.from_key is None or k < delta.from_key)}
+            snap.odd[name] = {**kept_odd, **odd}
     return snap
 
 
 def take_snapshot(engine: SqlEngine, names: tuple[str, ...] | None = None, *, previous: Snapshot | None = None,
                   fp: Fingerprint | None = None) -> Snapshot:
     """Read ``names`` (default: every table) whole; the other tables come from ``previous`` when given."""
-    snap = Snapshot(fp if fp is not None else fingerprint(engine), dict(previous.tables) if previous else {})
+    snap = Snapshot(fp if fp is not None else fingerprint(engine), dict(previous.tables) if previous else {},
+                    odd=dict(previous.odd) if previous else {})
     for name in tuple(TABLES) if names is None else names:  # () means none changed: read nothing
         model, cols = TABLES[name]
-        snap.tables[name] = _read(engine, model, cols)
+        snap.odd[name] = {}
+        snap.tables[name] = _read(engine, model, cols, snap.odd[name])
         snap.read[name] = snap.tables[name].num_rows
     return snap
 
@@ -192,7 +248,7 @@ class SnapshotCache:
             with engine.begin() as conn:
                 epoch = database_epoch(conn)
             kept = self.store.load(engine, epoch=epoch, schema=SCHEMA, tables=TABLES)
-        base = None if kept is None else Snapshot(tuple(kept.parts.values()), kept.tables)
+        base = None if kept is None else Snapshot(tuple(kept.parts.values()), kept.tables, odd=kept.odd)
         snap = refresh(engine, base, fp)
         snap.base = None  # the engine holds nothing yet: it loads every table
         if kept is not None:
@@ -211,7 +267,8 @@ class SnapshotCache:
             parts = {part[0]: part for part in snap.fingerprint if part[0] in TABLES}
             start = base.fingerprint if base is not None else snap.base
             written = self.store.save(engine, epoch=epoch, schema=SCHEMA, parts=parts, tables=snap.tables,
-                                      base={p[0]: p for p in start} if start else None, deltas=snap.deltas)
+                                      base={p[0]: p for p in start} if start else None, deltas=snap.deltas,
+                                      odd=snap.odd)
         except OSError as e:  # a cache: the answers do not depend on it
             log.warning("could not keep the analytics snapshot: %s", e)
             return

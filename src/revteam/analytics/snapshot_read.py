@@ -10,6 +10,15 @@ Types
     table never exists as Python tuples or a pandas frame (measured at 10x the demo: 46 s and a 3.4 GB peak
     through pandas; see docs/performance.md for the batched figures).
 
+Dates out of range (``store/date_range.py``: 1900-01-01 to 2199-12-31)
+    A stored date outside that range (a touch "in 3000", PostgreSQL's ``infinity``, an unparseable text date
+    on SQLite) never reaches Arrow: the query flags it, and reads it as null on PostgreSQL (``CASE WHEN``, so
+    the driver never builds a Python date it cannot hold: Python's years end in 9999) or has it nulled in
+    Python on SQLite (which hands text), so no Arrow conversion overflows (nanoseconds end in 2262). A
+    row whose date column is required (``NOT NULL``) is left out of the snapshot; a nullable one is read as
+    no date. Each such row's key and columns are collected in ``odd`` (``read_rows``/``read_since``), so the
+    snapshot can say what it left out (``analytics/snapshot.py``: ``Snapshot.out_of_range``).
+
 Order
     Rows come sorted by the table's primary key, so a copy brought up to date (``read_since``) equals a
     fresh read row for row.
@@ -33,12 +42,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import and_, case, inspect, not_, or_, select
 
 from revteam.store.data_versions import changes_since
+from revteam.store.date_range import YEARS, in_range
 
 BATCH_ROWS = 65_536
 MAX_NAMED = 20_000  # keys and values a change read may name (bind parameters); more: read the table whole
+SANE_YEARS = YEARS  # the dates the analytics read (store/date_range.py); anything else is reported, never converted
+Odd = dict[int, tuple[str, ...]]  # key → its date columns that were out of range (or unreadable)
 
 
 def _kind(col: str) -> str:
@@ -132,13 +144,94 @@ def _batches(engine: SqlEngine, stmt: Any) -> Iterator[Sequence[Sequence[Any]]]:
             cur.close()
 
 
-def read_rows(engine: SqlEngine, model: Any, cols: Sequence[str], where: Any = None) -> pa.Table:
-    """``cols`` of ``model``'s rows (those matching ``where``), sorted by its primary key, as Arrow."""
-    stmt = select(*(getattr(model, c) for c in cols)).order_by(*(getattr(model, c) for c in key_columns(model)))
+def date_columns(cols: Sequence[str]) -> tuple[str, ...]:
+    return tuple(c for c in cols if _kind(c) in ("at", "on"))
+
+
+def required_columns(model: Any, cols: Sequence[str]) -> frozenset[str]:
+    """The date columns of ``cols`` that cannot be null: a row with one out of range is left out."""
+    table = model.__table__
+    return frozenset(c for c in date_columns(cols) if c in table.c and not table.c[c].nullable)
+
+
+def _tolerant_column(values: Sequence[Any], col: str) -> tuple[pa.Array, list[int]]:
+    """``_column``, and when a value cannot be converted (a malformed text date on SQLite), that value read as
+    null and its position returned."""
+    try:
+        return _column(values, col), []
+    except (pa.ArrowInvalid, OverflowError, ValueError, TypeError):
+        pass
+    out: list[Any] = []
+    bad: list[int] = []
+    for i, v in enumerate(values):
+        try:
+            out.append(_column([v], col)[0].as_py() if v is not None else None)
+        except (pa.ArrowInvalid, OverflowError, ValueError, TypeError):
+            out.append(None)
+            bad.append(i)
+    return pa.array(out, _TYPES[_kind(col)]), bad
+
+
+def _checked_batch(part: Sequence[Sequence[Any]], cols: Sequence[str], dates: Sequence[str],
+                   required: frozenset[str], key: str | None, odd: Odd | None) -> pa.RecordBatch:
+    """Driver rows of ``cols`` followed by one out-of-range flag per date column, as Arrow of ``cols``: rows
+    with a required date out of range left out, the others' out-of-range dates null (already so in SQL)."""
+    n = len(cols)
+    columns = list(zip(*part))
+    arrays: list[pa.Array] = []
+    bad_at: dict[int, list[str]] = {}
+    for j, c in enumerate(dates):
+        flags = columns[n + j]
+        if any(flags):
+            values = list(columns[cols.index(c)])
+            for i, f in enumerate(flags):
+                if f:
+                    bad_at.setdefault(i, []).append(c)
+                    values[i] = None  # already null when the query did it (PostgreSQL)
+            columns[cols.index(c)] = tuple(values)
+    for i, c in enumerate(cols):
+        if c in dates:
+            array, unreadable = _tolerant_column(columns[i], c)
+            for r in unreadable:
+                bad_at.setdefault(r, []).append(c)
+        else:
+            array = _column(columns[i], c)
+        arrays.append(array)
+    batch = pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(cols))
+    if not bad_at:
+        return batch
+    if odd is not None and key is not None:
+        k = cols.index(key)
+        for r, names in bad_at.items():
+            odd[int(columns[k][r])] = tuple(names)
+    drop = {r for r, names in bad_at.items() if required.intersection(names)}
+    if drop:
+        batch = batch.filter(pa.array([r not in drop for r in range(batch.num_rows)]))
+    return batch
+
+
+def read_rows(engine: SqlEngine, model: Any, cols: Sequence[str], where: Any = None, odd: Odd | None = None) -> pa.Table:
+    """``cols`` of ``model``'s rows (those matching ``where``), sorted by its primary key, as Arrow. Dates out of
+    range are left out or read as null (see the module docstring); ``odd`` collects their keys."""
+    dates = date_columns(cols)
+    # PostgreSQL hands dates to Python, which cannot hold some of them: null them in the query. SQLite hands text,
+    # which any value is: read it as stored and null the flagged ones in Python (a fifth faster on a large table)
+    in_sql = engine.dialect.name != "sqlite"
+    picked = [case((in_range(getattr(model, c)), getattr(model, c)), else_=None).label(c) if c in dates and in_sql
+              else getattr(model, c) for c in cols]
+    flags = [case((and_(getattr(model, c).is_not(None), not_(in_range(getattr(model, c)))), 1), else_=0)
+             for c in dates]
+    stmt = select(*picked, *flags).order_by(*(getattr(model, c) for c in key_columns(model)))
     if where is not None:
         stmt = stmt.where(where)
     schema = arrow_schema(cols)
-    return pa.Table.from_batches([to_arrow(part, cols) for part in _batches(engine, stmt)], schema=schema)
+    keys = key_columns(model)
+    key = keys[0] if len(keys) == 1 and keys[0] in cols else None
+    required = required_columns(model, cols)
+    if not dates:
+        return pa.Table.from_batches([to_arrow(part, cols) for part in _batches(engine, stmt)], schema=schema)
+    return pa.Table.from_batches([_checked_batch(part, cols, dates, required, key, odd)
+                                  for part in _batches(engine, stmt)], schema=schema)
 
 
 @dataclass
@@ -154,7 +247,7 @@ class Delta:
 
 
 def read_since(engine: SqlEngine, model: Any, cols: Sequence[str], kept: pa.Table, key: str | None, since: int,
-               until: int, top: Any) -> tuple[pa.Table, Delta] | None:
+               until: int, top: Any, odd: Odd | None = None) -> tuple[pa.Table, Delta] | None:
     """``kept`` (the table at data version ``since``, highest key ``top``) brought up to version ``until`` by
     reading only what changed; None when the change log cannot prove it is complete (read it whole)."""
     if key is None or key not in kept.column_names:
@@ -181,7 +274,7 @@ def read_since(engine: SqlEngine, model: Any, cols: Sequence[str], kept: pa.Tabl
     k = getattr(model, key)
     conditions = [k >= lo] + ([k.in_(sorted(keys))] if keys else [])
     conditions += [getattr(model, col).in_(sorted(values)) for col, values in by_col.items()]
-    fresh = read_rows(engine, model, cols, where=or_(*conditions))
+    fresh = read_rows(engine, model, cols, where=or_(*conditions), odd=odd)
     named = pa.array(sorted(keys | set(fresh.column(key).to_pylist())), pa.int64())
     drop = pc.or_(pc.is_in(kept.column(key), value_set=named), pc.greater_equal(kept.column(key), lo))
     drop = pc.fill_null(drop, False)

@@ -11,7 +11,9 @@ What ``meta.json`` says
     the file format (``FORMAT``), the snapshot's shape (``schema_id``: its tables, columns and Arrow types),
     the database (URL without password, and its epoch: ``store.data_versions.database_epoch``, a random
     number the database keeps, so a new database at the same URL is told apart), and per table its part
-    of the fingerprint (data version, highest key), its files and row count.
+    of the fingerprint (data version, highest key), its files and row count, and the keys of its rows with
+    dates out of range (``odd``: left out or read as none, ``analytics/snapshot_read.py``), so a new process
+    still reports them.
 
 When it is not used (each logged on ``revteam.snapshot``, then the table or every table is read whole)
     missing folder or ``meta.json``; unreadable or corrupt files; another format, shape, URL or epoch; a
@@ -36,7 +38,7 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,7 @@ def default_directory(url: URL) -> Path | None:
 class Kept:
     parts: dict[str, Part]
     tables: dict[str, pa.Table]
+    odd: dict[str, dict[int, tuple[str, ...]]] = field(default_factory=dict)
 
 
 class SnapshotStore:
@@ -124,13 +127,15 @@ class SnapshotStore:
                 log.warning("kept analytics table %s in %s is unusable (%s): reading it whole", name, folder, e)
                 continue
             kept.tables[name] = table
+            kept.odd[name] = {int(k): tuple(v) for k, v in entry.get("odd", {}).items()}
             kept.parts[name] = (name, int(entry["part"][0]), entry["part"][1])
         return kept
 
     # --- saving -----------------------------------------------------------------------------------
     def save(self, engine: SqlEngine, *, epoch: int, schema: str, parts: Mapping[str, Part],
              tables: Mapping[str, pa.Table], base: Mapping[str, Part] | None = None,
-             deltas: Mapping[str, Delta] | None = None) -> dict[str, pa.Table]:
+             deltas: Mapping[str, Delta] | None = None,
+             odd: Mapping[str, Mapping[int, tuple[str, ...]]] | None = None) -> dict[str, pa.Table]:
         """Write what moved since the files on disk; returns the tables written, memory-mapped from their files
         (the caller swaps them in and lets the heap copies go)."""
         folder = self.folder(engine)
@@ -140,11 +145,12 @@ class SnapshotStore:
         with open(folder / ".lock", "w") as lock:  # one writer at a time (a server and a CLI command may both keep it)
             fcntl.flock(lock, fcntl.LOCK_EX)
             return self._save(folder, engine, epoch=epoch, schema=schema, parts=parts, tables=tables, base=base,
-                              deltas=deltas)
+                              deltas=deltas, odd=odd or {})
 
     def _save(self, folder: Path, engine: SqlEngine, *, epoch: int, schema: str, parts: Mapping[str, Part],
               tables: Mapping[str, pa.Table], base: Mapping[str, Part] | None,
-              deltas: Mapping[str, Delta] | None) -> dict[str, pa.Table]:
+              deltas: Mapping[str, Delta] | None,
+              odd: Mapping[str, Mapping[int, tuple[str, ...]]]) -> dict[str, pa.Table]:
         url = engine.url.render_as_string(hide_password=True)
         try:  # what is on disk now (another process may have written since this one did)
             old = json.loads((folder / "meta.json").read_text())
@@ -171,6 +177,8 @@ class SnapshotStore:
                 files = [self._write(folder, name, table)]
                 written[name] = pa.ipc.open_file(pa.memory_map(str(folder / files[0]), "r")).read_all()
             entries[name] = {"part": list(part[1:]), "files": files, "rows": table.num_rows}
+            if odd.get(name):
+                entries[name]["odd"] = {str(k): list(v) for k, v in odd[name].items()}
         meta = {"format": FORMAT, "schema": schema, "database": url, "epoch": epoch, "tables": entries}
         aside = folder / f".meta.{uuid.uuid4().hex}.json"
         aside.write_text(json.dumps(meta, indent=1))

@@ -8,7 +8,13 @@
 3. refuses a role the policy does not list (403), an API token whose scope the route does not accept
    (403 ``token_scope``; a route declaring no scope accepts only ``full`` tokens), an anonymous page request (303 to the log-in page,
    see ``web/errors.py``) and an anonymous or badly authenticated API call (401);
-4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs.
+4. checks the CSRF token of every unsafe cookie-authenticated request before the route runs;
+5. answers 404 for a record id in the path (``/contacts/{contact_id}``, ``/agreement/{version}/sign``) that is
+   not 1 to 2,147,483,647 (``domain/ids.py``), on pages and API alike, before any query overflows; the API's
+   own parameter types (``web/api/models.py``: ``IdPath``) refuse them with 422 first;
+6. refuses (422 ``bad_text``) a JSON body (or a page's URL-encoded form) whose text holds a NUL character or a
+   lone surrogate (JSON ``"\\ud800"``): valid JSON, but no database stores it (PostgreSQL refuses both,
+   SQLite cannot encode the second), so it would fail as a 500 deep inside a use case.
 
 ``CurrentUser`` and ``PrincipalDep`` depend on ``authorize``; FastAPI caches it per request, so a
 route asking for the user gets the already-checked one.
@@ -18,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from revteam.config import Settings
-from revteam.errors import Forbidden
+from revteam.domain.ids import MAX_ID, id_from_text
+from revteam.errors import Forbidden, InvalidInput, NotFound
 from revteam.runtime import Runtime
 from revteam.services.people import User
 from revteam.services.people.access import caller_for_token, visitor_for_cookie
@@ -100,7 +107,77 @@ async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]
             request.state.principal = principal
             await check_session_token(request, principal.web_session.csrf_token)
     request.state.principal = principal
+    check_path_ids(request)
+    if request.method in UNSAFE_METHODS:
+        await (check_json_text(request) if is_api_path(request.url.path) else check_form_text(request))
     return principal
+
+
+def check_path_ids(request: Request) -> None:
+    """No record has an id outside 1 to ``MAX_ID``: such an address names nothing (404), whatever the database."""
+    for name, value in request.path_params.items():
+        text = str(value)
+        if (name.endswith("_id") or name == "version") and text.lstrip("-").isdigit() and id_from_text(text) is None:
+            raise NotFound(f"There is nothing at {request.url.path}: ids are whole numbers from 1 to {MAX_ID:,}.",
+                           code="no_such_id")
+
+
+def _bad_text(value: str) -> str | None:
+    if "\x00" in value:
+        return "a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (half of a UTF-16 pair)"
+    return None
+
+
+def bad_json_text(data: Any) -> tuple[str, str] | None:
+    """(where, what) of the first text in ``data`` (keys too) that no database can store, else None. Walks
+    without recursion, so any depth the JSON parser accepted is fine."""
+    stack: list[tuple[str, Any]] = [("body", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            what = _bad_text(value)
+            if what:
+                return where, what
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                what = _bad_text(k) if isinstance(k, str) else None
+                if what:
+                    return f"{where} (a key)", what
+                stack.append((f"{where}.{k}", v))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}", v) for i, v in enumerate(value))
+    return None
+
+
+async def check_json_text(request: Request) -> None:
+    """Refuse a JSON body with text no database stores (see the module docstring, step 5)."""
+    if "json" not in request.headers.get("content-type", ""):
+        return
+    try:
+        data = await request.json()  # already parsed by FastAPI for routes with a body: cached, not parsed again
+    except Exception:  # noqa: BLE001 - not JSON: the route's own parsing answers it (or the route takes no body)
+        return
+    found = bad_json_text(data)
+    if found is not None:
+        where, what = found
+        raise InvalidInput(f"{where}: the text contains {what}, which cannot be stored; remove it and send again.",
+                           code="bad_text", details=[{"location": where, "message": f"contains {what}"}])
+
+
+async def check_form_text(request: Request) -> None:
+    """A page form (URL-encoded; uploads are the importer's) with a NUL character: refused like JSON text."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return
+    form = await request.form()  # parsed once per request (Starlette keeps it; the CSRF check read it too)
+    for name, value in form.multi_items():
+        what = _bad_text(value) if isinstance(value, str) else None
+        if what:
+            raise InvalidInput(f"The field {name!r} contains {what}, which cannot be stored; remove it and send again.",
+                               code="bad_text")
 
 
 def get_current_user(principal: Annotated[Principal, Depends(authorize)]) -> User:

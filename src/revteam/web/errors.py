@@ -6,6 +6,9 @@
   which redirects (303) to ``/login?next=<this page>``.
 * Starlette's own HTTP errors (no such route, wrong method, body too large), request validation
   errors and unexpected exceptions are turned into ``RevteamError`` first, so there is one renderer.
+* A body FastAPI cannot parse (not JSON, or nested deeper than the parser goes) is 422 ``invalid_json``, like
+  every other invalid input, never 400 or 500; a 405 lists in ``Allow`` every method the path answers (all its
+  routes, not only the first one that matched the path).
 
 Who is asking (``Principal``) and the app's clock come from ``web/principal.py``, which the access check
 (``web/deps.py``) fills in; this module does not depend on the access check, nor it on this one.
@@ -22,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from revteam.errors import InvalidInput, NotFound, RevteamError, Unauthenticated
 from revteam.services.people.access import visitor_for_cookie
@@ -123,8 +127,18 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
             code="no_such_path",
         )
     elif exc.status_code == 405:
-        err = RevteamError(f"{request.method} is not allowed on {path}.", code="method_not_allowed")
+        allowed = allowed_methods(request)
+        err = RevteamError(f"{request.method} is not allowed on {path}; use {', '.join(allowed)}.",
+                           code="method_not_allowed")
         err.status = 405
+        err.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}  # type: ignore[attr-defined]
+        return await render_error(request, err)
+    elif exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+        err = InvalidInput(
+            "The request body could not be read as JSON: check that it is UTF-8 JSON, not nested more than a few "
+            "hundred levels deep, and that the Content-Type matches it.",
+            code="invalid_json",
+        )
     elif exc.status_code == 413:
         mb = request.app.state.runtime.settings.max_upload_mb
         err = PayloadTooLarge(
@@ -137,6 +151,20 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         err.status = exc.status_code
     err.headers = exc.headers  # type: ignore[attr-defined]  # e.g. Allow on 405
     return await render_error(request, err)
+
+
+BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 for a body its parser gave up on
+
+
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette's own ``Allow`` names only the first route that
+    matched the path). Asked of the routes themselves, one method at a time, so included routers count too."""
+    routes = request.app.router.routes
+    return [m for m in HTTP_METHODS
+            if any(route.matches({**request.scope, "method": m})[0] == Match.FULL for route in routes)]
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:

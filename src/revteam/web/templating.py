@@ -193,9 +193,18 @@ def _base_context(request: Request) -> dict[str, Any]:
                 params[k] = str(v)
         return "?" + urlencode(params) if params else "?"
 
+    def data_left_out() -> list[dict[str, Any]]:
+        """What the analytics left out of the data (dates outside 1900-2199), for the pages' warning."""
+        runtime = getattr(request.app.state, "runtime", None)
+        try:
+            return runtime.desk.out_of_range() if runtime is not None else []
+        except Exception:  # noqa: BLE001 - a warning must never break the page it warns on
+            return []
+
     return {
         "me": user,
         "nav": nav,
+        "data_left_out": data_left_out,
         "handoff_tabs": tabs,
         "csrf_token": principal.csrf_token if principal is not None else None,
         "current_route": current,

@@ -57,8 +57,8 @@ def check_zone(tz: str) -> None:
     """A clear message for an unknown time zone (the terms would otherwise call it a missing term)."""
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"{tz!r} is not a time zone; use a name like America/New_York or Europe/Berlin.",
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file (tzdata looks it up)
+        raise InvalidInput(f"{tz[:60]!r} is not a time zone; use a name like America/New_York or Europe/Berlin.",
                            code="bad_sla") from None
 
 
@@ -79,7 +79,7 @@ def terms_from_json(version: int, t: dict[str, Any]) -> SlaTerms:
         raise
     except KeyError as e:
         raise InvalidInput(f"The SLA terms are missing {e.args[0]!r}.", code="bad_sla") from None
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:  # OverflowError: an infinite number of minutes
         raise InvalidInput(f"The SLA terms are malformed: {e}.", code="bad_sla") from None
 
 

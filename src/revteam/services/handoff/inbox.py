@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from revteam.domain.ids import id_from_text
 from revteam.domain.roles import REPS, SUPERVISORS
 from revteam.errors import Forbidden, InvalidInput, NotFound
 from revteam.services.handoff.decide import get_handoff
@@ -203,9 +204,10 @@ def inbox_rep(session: Session, me: User, rep: str | None) -> int | None:
         return None
     if value == "me":
         return me.id
-    if not value.isdigit():
+    rep_id = id_from_text(value)
+    if rep_id is None:
         raise InvalidInput(f"Unknown rep {rep!r}; use all, me or a user id.", code="bad_rep")
-    user = session.get(User, int(value))
+    user = session.get(User, rep_id)
     if user is None or user.role not in REPS:
         raise NotFound(f"No sales rep with id {value}; pick one from the list.", code="rep_not_found")
     return user.id

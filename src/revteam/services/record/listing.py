@@ -16,7 +16,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from revteam.domain.ids import MAX_ID, id_from_text
 from revteam.errors import InvalidInput
+from revteam.store.date_range import sane
 from revteam.store.models import DEAL_OUTCOMES, Account, Campaign, Contact, Deal, Touchpoint, User
 
 # DEAL_OUTCOMES, Account, Contact and Deal are also what the faces import from here (they never import the store)
@@ -68,9 +70,11 @@ def owner_clause(column: Any, owner: str | None, me_id: int | None) -> ColumnEle
         return column == me_id
     if value == "none":
         return column.is_(None)
-    if value.isdigit():
-        return column == int(value)
-    raise InvalidInput(f"Unknown owner filter {owner!r}; use any, me, none or a user id.", code="bad_owner_filter")
+    user_id = id_from_text(value)
+    if user_id is not None:
+        return column == user_id
+    raise InvalidInput(f"Unknown owner filter {owner!r}; use any, me, none or a user id (1 to {MAX_ID:,}).",
+                       code="bad_owner_filter")
 
 
 def _page(session: Session, stmt: Select[Any], where: list[Any], page: int, page_size: int) -> tuple[list[Any], int]:
@@ -248,9 +252,10 @@ class CampaignRow:
 
 def campaigns_touched(session: Session, limit: int = 200) -> list[CampaignRow]:
     """Campaigns with the number of people they touched, the most recently active first."""
-    q = (select(Campaign, func.count(func.distinct(Touchpoint.contact_id)), func.max(Touchpoint.occurred_at))
+    last_touch = func.max(sane(Touchpoint.occurred_at))  # a touch dated "3000" is not the latest activity
+    q = (select(Campaign, func.count(func.distinct(Touchpoint.contact_id)), last_touch)
          .outerjoin(Touchpoint, Touchpoint.campaign_id == Campaign.id)
          .group_by(Campaign.id)
-         .order_by(func.max(Touchpoint.occurred_at).desc().nulls_last(), Campaign.name)
+         .order_by(last_touch.desc().nulls_last(), Campaign.name)
          .limit(limit))
     return [CampaignRow(c, int(n or 0), last) for c, n, last in session.execute(q)]

@@ -17,8 +17,19 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class OutOfRangeOut(_Open):
+    table: str
+    columns: list[str]
+    left_out: int = Field(description="Rows not counted: a required date outside 1900-2199")
+    read_as_none: int = Field(description="Rows counted with an optional date outside 1900-2199 read as none")
+    ids: list[int] = Field(description="The first 20 of those rows' ids")
+    message: str
+
+
 class WithSql(_Open):
     sql: Any = Field(None, description="With `?sql=true`: the SQL the answer ran (by query, or a list)")
+    out_of_range: list[OutOfRangeOut] | None = Field(
+        None, description="Only when the data holds dates outside 1900-2199: the rows left out of this answer")
 
 
 # --- funnel --------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from revteam.web.api.handoff_models import (
     VoteIn,
     VoteOut,
 )
-from revteam.web.api.models import ERROR_RESPONSES
+from revteam.web.api.models import ERROR_RESPONSES, IdPath
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 
 router = APIRouter(responses={**ERROR_RESPONSES, 404: {"description": "No such handoff or dispute"},
@@ -91,7 +91,7 @@ def inbox_list(db: SessionDep, me: CurrentUser, now: NowDep,
 
 @router.post("/handoffs/{handoff_id}/accept", name="api.handoffs.accept", response_model=ActionOut,
              summary="Accept a lead")
-def accept(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int) -> ActionOut:
+def accept(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: IdPath) -> ActionOut:
     """The lead's rep (or a leader or admin) accepts it: the clock stops and an MQL becomes sales-accepted."""
     accept_lead(db, handoff_id, me, now=now)
     return ActionOut(message="Accepted.", handoff=_fresh(db, handoff_id, now))
@@ -99,7 +99,7 @@ def accept(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int) -> Act
 
 @router.post("/handoffs/{handoff_id}/reject", name="api.handoffs.reject", response_model=ActionOut,
              summary="Reject a lead with a reason")
-def reject_handoff(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: RejectIn) -> ActionOut:
+def reject_handoff(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: IdPath, body: RejectIn) -> ActionOut:
     """``reason`` is a reject reason code. A reason that recycles (not ready, no budget) needs
     ``recycle_until``, a future date when the lead comes back; any other reason disqualifies the lead."""
     h = reject_lead(db, handoff_id, me, reason=body.reason, note=body.note, recycle_until=body.recycle_until, now=now)
@@ -109,7 +109,7 @@ def reject_handoff(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int
 
 @router.post("/handoffs/{handoff_id}/touches", name="api.handoffs.touch", response_model=ActionOut,
              summary="Log a call, e-mail or meeting on a lead")
-def touch(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: TouchIn) -> ActionOut:
+def touch(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: IdPath, body: TouchIn) -> ActionOut:
     """Stops the SLA clock of a pending lead; allowed while the lead is pending or accepted."""
     log_touch(db, handoff_id, me, type=body.type, note=body.note, now=now)
     return ActionOut(message="Logged.", handoff=_fresh(db, handoff_id, now))
@@ -117,7 +117,7 @@ def touch(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: T
 
 @router.post("/handoffs/{handoff_id}/qualify", name="api.handoffs.qualify", response_model=ActionOut,
              summary="Qualify an accepted MQL to SQL (hand it to an AE)")
-def qualify(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: int, body: QualifyIn | None = None) -> ActionOut:
+def qualify(db: SessionDep, me: CurrentUser, now: NowDep, handoff_id: IdPath, body: QualifyIn | None = None) -> ActionOut:
     sql = qualify_to_sql(db, handoff_id, me, now=now, note=body.note if body else "")
     return ActionOut(message="Qualified to SQL.", handoff=_fresh(db, handoff_id, now),
                      sql_handoff=_fresh(db, sql.id, now))
@@ -169,7 +169,7 @@ def dispute_open(db: SessionDep, me: CurrentUser, now: NowDep, body: DisputeIn) 
 
 @router.post("/disputes/{dispute_id}/votes", name="api.disputes.vote", response_model=DisputeOut,
              summary="Vote on a dispute (committee members)")
-def dispute_vote(db: SessionDep, me: CurrentUser, now: NowDep, dispute_id: int, body: VoteIn) -> DisputeOut:
+def dispute_vote(db: SessionDep, me: CurrentUser, now: NowDep, dispute_id: IdPath, body: VoteIn) -> DisputeOut:
     """One vote per member, with a reason. A strict majority of the committee decides; a full tie upholds the
     rejection. ``return_to_sales`` puts the lead back in the rep's inbox with a new clock."""
     cast_vote(db, dispute_id, me, choice=body.choice, reason=body.reason, now=now)

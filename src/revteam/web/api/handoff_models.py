@@ -4,11 +4,16 @@ SLA reports, campaign follow-up, the scoring model, the agreement and notificati
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from annotated_types import Ge, Le
+from pydantic import BaseModel, Field, StrictBool
 
+from revteam.domain.ids import MAX_ID
 from revteam.services.handoff.decide import SALES_TOUCH_TYPES
+from revteam.web.api.models import JSON_NUMBER, JsonInt, JsonNumber
+
+MINUTES_PER_YEAR = 525_600
 
 Priority = Literal["hot", "warm", "cold"]
 TouchType = Literal["sales_call", "sales_email", "meeting"]
@@ -196,7 +201,7 @@ class DisputeOut(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    handoff_id: int = Field(ge=1)
+    handoff_id: JsonInt = Field(ge=1, le=MAX_ID)
     reason: str = Field(min_length=1, max_length=4000, description="Why the rejection is wrong; the committee reads it")
 
 
@@ -371,19 +376,21 @@ class SavedModelOut(BaseModel):
 
 
 # ---------------------------------------------------------------- the agreement
+Minutes = Annotated[float, Field(ge=0, le=MINUTES_PER_YEAR, allow_inf_nan=False), JSON_NUMBER]  # a year at most: no 1e400
 class TermsModel(BaseModel):
-    tz: str = Field(examples=["America/New_York"])
-    weekdays: list[int] = Field(description="0 = Monday … 6 = Sunday", examples=[[0, 1, 2, 3, 4]])
+    tz: str = Field(examples=["America/New_York"], max_length=64)
+    weekdays: list[Annotated[int, Ge(0), Le(6), JSON_NUMBER]] = Field(description="0 = Monday … 6 = Sunday",
+                                                              examples=[[0, 1, 2, 3, 4]])
     opens: str = Field(examples=["09:00"])
     closes: str = Field(examples=["17:00"])
     holidays: list[str] = Field([], description="ISO dates")
-    response_minutes: dict[str, float] = Field(description="Business minutes per priority (hot, warm, cold)",
-                                               examples=[{"hot": 60, "warm": 480, "cold": 960}])
-    min_attempts: int = 3
-    attempts_within_minutes: float = 1440
-    at_risk_share: float = Field(0.75, gt=0, lt=1)
-    mqls_per_month: int = Field(0, ge=0)
-    sals_per_month: int = Field(0, ge=0)
+    response_minutes: dict[str, Minutes] = Field(description="Business minutes per priority (hot, warm, cold)",
+                                                 examples=[{"hot": 60, "warm": 480, "cold": 960}])
+    min_attempts: JsonInt = Field(3, ge=0, le=1000)
+    attempts_within_minutes: Minutes = 1440
+    at_risk_share: JsonNumber = Field(0.75, gt=0, lt=1)
+    mqls_per_month: JsonInt = Field(0, ge=0, le=MAX_ID)
+    sals_per_month: JsonInt = Field(0, ge=0, le=MAX_ID)
 
 
 class SignoffOut(BaseModel):
@@ -412,7 +419,8 @@ class AgreementsOut(BaseModel):
 class ProposeIn(BaseModel):
     text: str = Field(min_length=1, max_length=20_000)
     terms: TermsModel
-    committee: list[int] = Field(min_length=1, description="User ids of leaders or admins")
+    committee: list[Annotated[int, Ge(1), Le(MAX_ID), JSON_NUMBER]] = Field(min_length=1, max_length=100,
+                                                                   description="User ids of leaders or admins")
 
 
 class SignIn(BaseModel):
@@ -443,4 +451,4 @@ class NotificationsIn(BaseModel):
 
 
 class GroupIn(BaseModel):
-    member: bool = Field(description="true: join the group; false: leave it")
+    member: StrictBool = Field(description="true: join the group; false: leave it (not 0 or 1)")

@@ -5,11 +5,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from fastapi import Path, Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from revteam.domain.ids import MAX_ID
 from revteam.ingest.schemas import TOUCH_TYPES
 
 MAX_EVENTS = 10_000
+
+
+
+def _a_json_number(value: Any) -> Any:
+    """JSON numbers only: ``false`` and ``"5"`` are not numbers (pydantic's lax mode would read 0 and 5), but
+    ``5.0`` is the integer 5, as JSON Schema says."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("a number is expected (not true, false or text)")  # noqa: TRY004 - pydantic reports ValueError
+    return value
+
+
+JSON_NUMBER = BeforeValidator(_a_json_number)  # last in an Annotated: constraints before it stay in the schema
+JsonInt = Annotated[int, JSON_NUMBER]
+JsonNumber = Annotated[float, JSON_NUMBER]
+
+# every record id in a path or a query: 1 to 2,147,483,647 (PostgreSQL's integer keys); others are 422 at the edge
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class ErrorOut(BaseModel):
@@ -26,8 +46,15 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "No token, or the token is unknown, revoked or its user deactivated."},
     403: {"model": ErrorOut, "description": "The token's user has a role that may not use this endpoint."},
-    422: {"model": ErrorOut, "description": "Invalid input; `details` says where."},
+    413: {"model": ErrorOut, "description": "The request body is larger than this endpoint accepts."},
+    422: {"model": ErrorOut, "description": "Invalid input (also a body that is not JSON, nested too deeply, or with a "
+                                            "NUL character or a lone surrogate in its text); `details` says where."},
 }
+
+
+def not_found(what: str) -> dict[int | str, dict[str, Any]]:
+    """The 404 of an endpoint that names a record: ``responses={**not_found("No such deal")}``."""
+    return {404: {"model": ErrorOut, "description": what}}
 
 
 class OwnerOut(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from revteam.domain.ids import MAX_ID
 from revteam.services.people import User
 from revteam.services.record.listing import (
     MAX_PAGE_SIZE,
@@ -34,9 +35,11 @@ from revteam.web.api.models import (
     ContactPage,
     DealOut,
     DealPage,
+    IdPath,
     OwnerOut,
     StatsOut,
     TimelineOut,
+    not_found,
 )
 from revteam.web.deps import CurrentUser, SessionDep
 
@@ -101,7 +104,7 @@ def accounts(
 def contacts(
     db: SessionDep, me: CurrentUser, q: Search = None,
     stage: str | None = None, source: Annotated[str | None, Query(description="Original source")] = None,
-    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, description="Account id")] = None,
+    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id")] = None,
     page: Page = 1, page_size: PageSize = 50,
 ) -> ContactPage:
     """Search matches name, e-mail or title. Most recent stage change first."""
@@ -115,7 +118,7 @@ def contacts(
 def deals(
     db: SessionDep, me: CurrentUser, q: Search = None,
     outcome: Annotated[str | None, Query(pattern="^(open|won|lost)$")] = None,
-    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, description="Account id")] = None,
+    owner: Owner = "any", account: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Account id")] = None,
     page: Page = 1, page_size: PageSize = 50,
 ) -> DealPage:
     """Search matches the deal or account name. Newest first."""
@@ -126,14 +129,14 @@ def deals(
 
 
 @router.get("/contacts/{contact_id}/timeline", name="api.contacts.timeline", response_model=TimelineOut,
-            summary="A contact's lifecycle timeline", responses={404: {"description": "No such contact"}})
-def contact_tl(db: SessionDep, me: CurrentUser, contact_id: int,
+            summary="A contact's lifecycle timeline", responses=not_found("No such contact"))
+def contact_tl(db: SessionDep, me: CurrentUser, contact_id: IdPath,
                limit: Annotated[int, Query(ge=1, le=5000, description="Most recent touches")] = 500) -> TimelineOut:
     return TimelineOut(**contact_timeline(db, contact_id, limit=limit).to_dict())
 
 
 @router.get("/accounts/{account_id}/timeline", name="api.accounts.timeline", response_model=TimelineOut,
-            summary="An account's lifecycle timeline", responses={404: {"description": "No such account"}})
-def account_tl(db: SessionDep, me: CurrentUser, account_id: int,
+            summary="An account's lifecycle timeline", responses=not_found("No such account"))
+def account_tl(db: SessionDep, me: CurrentUser, account_id: IdPath,
                limit: Annotated[int, Query(ge=1, le=5000, description="Most recent touches")] = 1000) -> TimelineOut:
     return TimelineOut(**account_timeline(db, account_id, limit=limit).to_dict())

@@ -28,7 +28,8 @@ from revteam.web.api.handoff_models import (
     UnworkedOut,
     UnworkedRowOut,
 )
-from revteam.web.api.models import ERROR_RESPONSES
+from revteam.domain.ids import MAX_ID
+from revteam.web.api.models import ERROR_RESPONSES, IdPath, not_found
 from revteam.web.deps import NowDep, RuntimeDep
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -64,7 +65,7 @@ def delivery(runtime: RuntimeDep, now: NowDep) -> DeliveryOut:
 @router.get("/reports/unworked", name="api.reports.unworked", response_model=UnworkedOut,
             summary="Leads handed over with no touch yet, per rep")
 def unworked(runtime: RuntimeDep, now: NowDep, days: Days = 7,
-             rep: Annotated[int | None, Query(ge=1, description="Only this rep (user id)")] = None) -> UnworkedOut:
+             rep: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this rep (user id)")] = None) -> UnworkedOut:
     rows = runtime.desk.ask(Unworked(now=now, days=days, rep_id=rep)).rows
     return UnworkedOut(days=days, rows=[UnworkedRowOut(rep_id=r.rep_id, rep=r.rep, handed=r.handed, unworked=r.unworked,
                                                        sentence=r.sentence, leads=[UnworkedLeadOut(**x) for x in r.leads])
@@ -91,8 +92,8 @@ def campaigns(runtime: RuntimeDep) -> list[CampaignOut]:
 
 
 @router.get("/campaigns/{campaign_id}/followup", name="api.campaigns.followup", response_model=FollowupOut,
-            summary="What happened to everyone a campaign touched", responses={404: {"description": "No such campaign"}})
-def followup(runtime: RuntimeDep, campaign_id: int) -> FollowupOut:
+            summary="What happened to everyone a campaign touched", responses=not_found("No such campaign"))
+def followup(runtime: RuntimeDep, campaign_id: IdPath) -> FollowupOut:
     f = runtime.desk.ask(CampaignFollowup(campaign_id)).report
     assert f is not None
     return FollowupOut(campaign_id=f.campaign_id, name=f.name, people=f.people, contacted=f.contacted, reached=f.reached,

@@ -33,7 +33,8 @@ from revteam.web.api.handoff_models import (
     TermsModel,
     UserRef,
 )
-from revteam.web.api.models import ERROR_RESPONSES
+from revteam.domain.ids import MAX_ID
+from revteam.web.api.models import ERROR_RESPONSES, ErrorOut, IdPath, not_found
 from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 
 scoring_router = APIRouter(responses=ERROR_RESPONSES)
@@ -113,9 +114,11 @@ def propose(db: SessionDep, me: CurrentUser, now: NowDep, body: ProposeIn) -> Ag
 
 
 @agreement_router.post("/agreements/{version}/signatures", name="api.agreements.sign", response_model=AgreementsOut,
-                       summary="Sign an SLA version for your side")
+                       summary="Sign an SLA version for your side",
+                       responses={**not_found("No such SLA version"),
+                                  409: {"model": ErrorOut, "description": "That side is already signed"}})
 def sign(db: SessionDep, me: CurrentUser, now: NowDep, body: SignIn,
-         version: Annotated[int, Path(ge=1)]) -> AgreementsOut:
+         version: Annotated[int, Path(ge=1, le=MAX_ID)]) -> AgreementsOut:
     """Each side (marketing, sales) is signed once, by a leader or admin; one person cannot sign both. Once
     both sides have signed, the version is in force."""
     sign_agreement(db, version, me, body.side, now=now)
@@ -149,7 +152,7 @@ def set_notifications(db: SessionDep, me: CurrentUser, settings: SettingsDep, bo
 
 
 @notifications_router.put("/me/groups/{group_id}", name="api.notifications.group", response_model=NotificationsOut,
-                          summary="Join or leave a notification group", responses={404: {"description": "No such group"}})
-def group_membership(db: SessionDep, me: CurrentUser, now: NowDep, group_id: int, body: GroupIn) -> NotificationsOut:
+                          summary="Join or leave a notification group", responses=not_found("No such group"))
+def group_membership(db: SessionDep, me: CurrentUser, now: NowDep, group_id: IdPath, body: GroupIn) -> NotificationsOut:
     set_group_membership(db, me, group_id, member=body.member, now=now)
     return _settings(db, me.id)

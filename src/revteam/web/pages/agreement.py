@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from revteam.domain.ids import MAX_ID
 from revteam.domain.roles import SUPERVISORS
 from revteam.domain.sla import PRIORITIES
 from revteam.errors import Conflict, Forbidden, InvalidInput
@@ -218,7 +219,7 @@ def _page(request: Request, db: Session, me: User, *, status: int = 200, notice:
 @router.get("/agreement", name="agreement.page", response_class=HTMLResponse)
 def agreement_page(request: Request, db: SessionDep, me: CurrentUser,
                    done: Annotated[str, Query(max_length=20)] = "",
-                   version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+                   version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     notice = None
     if done == "proposed" and version:
         notice = (f"Version {version} is proposed. It comes into force when the heads of marketing and of sales "

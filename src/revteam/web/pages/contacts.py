@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from revteam.services.record.lifecycle import stage_labels
+from revteam.domain.ids import MAX_ID
 from revteam.services.record.listing import ContactFilters, contact_sources, find_account, list_contacts, owner_choices
 from revteam.services.record.timeline import contact_timeline
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
@@ -27,7 +28,7 @@ def contacts_list(
     stage: Annotated[str, Query(max_length=40)] = "",
     source: Annotated[str, Query(max_length=80)] = "",
     owner: Annotated[str | None, Query(max_length=20)] = None,
-    account: Annotated[int | None, Query(ge=1)] = None,
+    account: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     owner = default_owner(me, owner)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from revteam.domain.ids import MAX_ID
 from revteam.services.record.listing import DEAL_OUTCOMES, DealFilters, find_account, list_deals, owner_choices
 from revteam.web.deps import CurrentUser, SessionDep, SettingsDep
 from revteam.web.pages.listing import blank_to_none, default_owner, render_list
@@ -23,7 +24,7 @@ def deals_list(
     q: Annotated[str, Query(max_length=200)] = "",
     outcome: Annotated[str, Query(max_length=10)] = "",
     owner: Annotated[str | None, Query(max_length=20)] = None,
-    account: Annotated[int | None, Query(ge=1)] = None,
+    account: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     owner = default_owner(me, owner)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from revteam.domain.ids import MAX_ID
 from revteam.domain.roles import DISPUTERS
 from revteam.errors import Conflict, Forbidden, InvalidInput
 from revteam.services.handoff.agreement import sla_zone
@@ -67,7 +68,7 @@ def _page(request: Request, db: Session, me: User, now: datetime, *, status: int
 @router.get("/disputes", name="disputes.page", response_class=HTMLResponse)
 def disputes_page(request: Request, db: SessionDep, me: CurrentUser, now: NowDep,
                   done: Annotated[str, Query(max_length=20)] = "",
-                  dispute: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+                  dispute: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     return _page(request, db, me, now, notice=_notice(db, done, dispute))
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from revteam.domain.ids import MAX_ID
 from revteam.domain.roles import SUPERVISORS
 from revteam.errors import RevteamError
 from revteam.services.handoff.agreement import sla_zone
@@ -69,7 +70,7 @@ def inbox_page(
     request: Request, db: SessionDep, me: CurrentUser, now: NowDep,
     rep: Annotated[str, Query(max_length=20)] = "",
     done: Annotated[str, Query(max_length=20)] = "",
-    lead: Annotated[int | None, Query(ge=1)] = None,
+    lead: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     touch: Annotated[str, Query(max_length=20)] = "",
     show: Annotated[int, Query(ge=1, le=10_000)] = PAGE_SIZE,
 ) -> HTMLResponse:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from revteam.domain.ids import MAX_ID
 from revteam.analytics.handoff_reports import FUNNEL_STEPS
 from revteam.analytics.report_questions import CampaignFollowup, Rejections, SlaBoard, Unworked, in_menu
 from revteam.domain.roles import DISPUTERS, REPS
@@ -111,7 +112,7 @@ def rejections(request: Request, runtime: RuntimeDep, me: CurrentUser, now: NowD
 
 
 @router.get("/followup", name="followup.page", response_class=HTMLResponse)
-def followup(request: Request, runtime: RuntimeDep, campaign: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+def followup(request: Request, runtime: RuntimeDep, campaign: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     a = runtime.desk.ask(CampaignFollowup(campaign))
     funnel: list[dict[str, Any]] = []
     if a.report is not None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from revteam.domain.ids import MAX_ID
 from revteam.domain.scoring import ScoringModel, model_from_toml, model_to_toml
 from revteam.errors import InvalidInput
 from revteam.services.people import User
@@ -89,7 +90,7 @@ def _page(request: Request, db: Session, me: User, *, status: int = 200, text: s
 
 @router.get("/scoring", name="scoring.page", response_class=HTMLResponse)
 def scoring_page(request: Request, db: SessionDep, me: CurrentUser,
-                 saved: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+                 saved: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     return _page(request, db, me, saved=saved)
 
 
