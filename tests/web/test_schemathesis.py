@@ -94,8 +94,18 @@ def edge(request: pytest.FixtureRequest, seeded: tuple[Any, str]) -> Iterator[tu
 
 
 @pytest.fixture(scope="module")
-def api_schema(seeded: tuple[Any, str]) -> Any:
-    app, token = seeded
+def hunted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    """The hunt's own seeded database: it may erase people (``/privacy/erase``), revoke its own token's
+    siblings or close handoffs, so the pinned edge cases below get an untouched one (``seeded``)."""
+    path: Path = tmp_path_factory.mktemp("schemathesis-hunt") / "api.db"
+    app, token, runtime = _seed(f"sqlite:///{path}")
+    yield app, token
+    runtime.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_schema(hunted: tuple[Any, str]) -> Any:
+    app, token = hunted
     # 413 (a body over the route's limit, web/limits.py) is a refusal too, like the 4xx schemathesis lists
     refusals = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
     config = SchemathesisConfig.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": token}}},

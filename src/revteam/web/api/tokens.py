@@ -6,13 +6,12 @@ to mint a broader or longer-lived one. An admin's ``full`` token may revoke anyo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from revteam.services.people.users import revoke_token, tokens_of
-from revteam.web.api.models import ERROR_RESPONSES
+from revteam.web.api.models import ERROR_RESPONSES, IdPath, not_found
 from revteam.web.deps import CurrentUser, NowDep, SessionDep
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -35,8 +34,8 @@ def list_my_tokens(db: SessionDep, me: CurrentUser) -> list[TokenOut]:
     return [TokenOut.model_validate(t, from_attributes=True) for t in tokens_of(db, me.id)]
 
 
-@router.delete("/tokens/{token_id}", name="api.tokens.revoke", response_model=TokenOut)
-def revoke(db: SessionDep, me: CurrentUser, now: NowDep,
-           token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> TokenOut:
+@router.delete("/tokens/{token_id}", name="api.tokens.revoke", response_model=TokenOut,
+               responses={**not_found("No such token (or not yours)")})
+def revoke(db: SessionDep, me: CurrentUser, now: NowDep, token_id: IdPath) -> TokenOut:
     """Revoke one of your tokens (an admin: anyone's). Calls with it get 401 from then on."""
     return TokenOut.model_validate(revoke_token(db, token_id, by=me, now=now), from_attributes=True)
