@@ -8,10 +8,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from revteam.delivery.outbox import CHANNELS, EVENTS
+from revteam.domain.ids import MAX_ID
 from revteam.domain.scoring import model_from_toml, model_to_dict, model_to_toml
-from revteam.services.handoff.agreement import AgreementView, agreements_overview, propose_sla, sign_agreement
-from revteam.services.notify.settings import notification_settings, save_notification_settings, set_group_membership
-from revteam.services.qualify.scoring import PREVIEW_DAYS, preview_model_change, save_model, scoring_overview
+from revteam.services.handoff.agreement import (
+    AgreementView,
+    agreements_overview,
+    propose_sla,
+    sign_agreement,
+)
+from revteam.services.notify.settings import (
+    notification_settings,
+    save_notification_settings,
+    set_group_membership,
+)
+from revteam.services.qualify.scoring import (
+    PREVIEW_DAYS,
+    preview_model_change,
+    save_model,
+    scoring_overview,
+)
 from revteam.services.unit_of_work import Session
 from revteam.web.api.handoff_models import (
     AgreementOut,
@@ -33,7 +48,6 @@ from revteam.web.api.handoff_models import (
     TermsModel,
     UserRef,
 )
-from revteam.domain.ids import MAX_ID
 from revteam.web.api.models import ERROR_RESPONSES, ErrorOut, IdPath, not_found
 from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 
@@ -83,7 +97,7 @@ def scoring_save(db: SessionDep, me: CurrentUser, now: NowDep, body: ModelIn) ->
 def agreement_out(v: AgreementView, current: AgreementView | None, names: dict[int, str]) -> AgreementOut:
     status = ("in_force" if current is not None and current.row.id == v.row.id
               else "superseded" if v.in_force else "awaiting_signatures")
-    ref = lambda uid: UserRef(id=uid, name=names.get(uid, ""))  # noqa: E731
+    ref = lambda uid: UserRef(id=uid, name=names.get(uid, ""))
     return AgreementOut(
         version=v.row.version, status=status, text=v.row.text, terms=TermsModel(**v.row.terms),  # type: ignore[arg-type]
         committee=[ref(m) for m in v.row.committee], created_at=v.row.created_at,
