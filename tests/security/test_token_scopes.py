@@ -264,3 +264,25 @@ def test_a_revoked_token_or_a_lost_role_replays_no_stored_answer(client: Any, ru
         s.commit()
     demoted = client.post("/api/v1/touchpoints", headers={**bearer(second.token), "Idempotency-Key": "k2"}, **call)
     assert demoted.status_code == 403 and demoted.json()["code"] == "role_forbidden"
+
+
+@pytest.mark.parametrize("password", [None, ""])
+def test_a_person_needs_a_password_whatever_face_adds_them(session, password: str | None) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        add_user(session, email="nopass@revteam.test", name="No Pass", role="sdr", password=password, now=NINE)
+    assert refused.value.code == "password_missing" and "service account" in refused.value.message
+    assert session.scalar(select(User).where(User.email == "nopass@revteam.test")) is None
+
+
+def test_cli_adds_a_service_account_although_a_password_is_in_the_environment(db_env: str, monkeypatch) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["migrate"]).exit_code == 0
+    monkeypatch.setenv("REVTEAM_NEW_PASSWORD", "correct horse battery")
+    added = runner.invoke(cli_app, ["users", "add", "tracker@revteam.test", "--role", "marketing", "--service"])
+    assert added.exit_code == 0, added.output
+    person = runner.invoke(cli_app, ["users", "add", "maya@revteam.test", "--role", "marketing"])
+    assert person.exit_code == 0, person.output  # a person takes the environment's password
+    monkeypatch.delenv("REVTEAM_NEW_PASSWORD")
+    explicit = runner.invoke(cli_app, ["users", "add", "bot@revteam.test", "--role", "marketing", "--service",
+                                       "--password", "correct horse battery"])
+    assert explicit.exit_code == 2 and "service_password" in explicit.output
