@@ -57,7 +57,8 @@ class Settings(BaseSettings):
         90, ge=1, le=366, description="Default lifetime of a new API token, in days (each token may choose 1-366)."
     )
     login_failures_per_account: int = Field(
-        5, ge=1, description="Failed log-ins for one account before it must wait (1 minute, doubling to 1 hour)."
+        5, ge=1, description="Failed log-ins for one account from one client address before that address must wait "
+        "for that account (1 minute, doubling to 1 hour); other addresses can still log in to it."
     )
     login_failures_per_address: int = Field(
         20, ge=1, description="Failed log-ins from one client address before it must wait (same backoff)."
