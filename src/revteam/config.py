@@ -9,10 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_PLACEHOLDER = "dev-only-change-me"
+ENVIRONMENTS = ("development", "test", "production")
 
 
 class Settings(BaseSettings):
@@ -20,8 +21,8 @@ class Settings(BaseSettings):
 
     env: str = Field(
         "development",
-        description="Deployment kind: `development`, `test` or `production`. Outside development the "
-        "secret key must be set to a real value.",
+        description="Deployment kind: `development`, `test` or `production` (any case; anything else, e.g. "
+        "`prod`, is refused at start). Outside development and test the secret key must be set to a real value.",
     )
     database_url: str = Field(
         "sqlite:///revteam.db",
@@ -47,11 +48,17 @@ class Settings(BaseSettings):
         31_536_000, ge=0, description="`max-age` of the `Strict-Transport-Security` header, sent in production and on "
         "every HTTPS request (as seen through a trusted proxy). 0: no HSTS header."
     )
+    hsts_include_subdomains: bool = Field(
+        False, description="Add `includeSubDomains` to the `Strict-Transport-Security` header, so browsers also "
+        "refuse plain HTTP on every subdomain of revteam's host. Off by default: turn it on only when every "
+        "subdomain is served over HTTPS."
+    )
     token_days: int = Field(
         90, ge=1, le=366, description="Default lifetime of a new API token, in days (each token may choose 1-366)."
     )
     login_failures_per_account: int = Field(
-        5, ge=1, description="Failed log-ins for one account before it must wait (1 minute, doubling to 1 hour)."
+        5, ge=1, description="Failed log-ins for one account from one client address before that address must wait "
+        "for that account (1 minute, doubling to 1 hour); other addresses can still log in to it."
     )
     login_failures_per_address: int = Field(
         20, ge=1, description="Failed log-ins from one client address before it must wait (same backoff)."
@@ -143,8 +150,18 @@ class Settings(BaseSettings):
         "ledger; export the tombstones with `revteam privacy tombstones export` after erasing."
     )
 
+    @field_validator("env", mode="before")
+    @classmethod
+    def _known_environment(cls, value: object) -> str:
+        text = str(value).strip().lower()
+        if text not in ENVIRONMENTS:
+            raise ValueError(f"REVTEAM_ENV={value!r} is not a known environment; use one of "
+                             f"{', '.join(ENVIRONMENTS)} (a misspelt production would leave cookies without "
+                             "Secure and HSTS off).")
+        return text
+
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> "Settings":
+    def _refuse_placeholder_secrets(self) -> Settings:
         if self.env != "development" and self.env != "test" and self.secret_key == DEV_SECRET_PLACEHOLDER:
             raise ValueError(
                 "REVTEAM_SECRET_KEY is the development placeholder; set a real secret for env="

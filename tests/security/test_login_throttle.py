@@ -69,20 +69,49 @@ def test_an_account_is_throttled_without_checking_the_password(session, sessions
             log_in(session, email="ava@revteam.test", password=f"guess {i}", now=NINE, hours=12, client="198.51.100.9",
                    verify=verify)
     assert verify.calls == 5
-    with pytest.raises(TooManyAttempts) as throttled:  # even the right password: the account waits
+    with pytest.raises(TooManyAttempts) as throttled:  # even the right password, from the guessing address
         log_in(session, email="AVA@revteam.test", password=PASSWORD, now=NINE + timedelta(seconds=10), hours=12,
-               client="203.0.113.1", verify=verify)
+               client="198.51.100.9", verify=verify)
     assert verify.calls == 5  # no argon2 for a throttled attempt
     assert throttled.value.status == 429 and throttled.value.code == "too_many_attempts"
     assert throttled.value.message == "Too many attempts; try again in 1 minute."
     assert throttled.value.headers == {"Retry-After": "50"}
     after = NINE + timedelta(minutes=1, seconds=1)
-    assert log_in(session, email="ava@revteam.test", password=PASSWORD, now=after, hours=12, client="203.0.113.1",
+    assert log_in(session, email="ava@revteam.test", password=PASSWORD, now=after, hours=12, client="198.51.100.9",
                   verify=verify)
-    with sessions() as s:  # success clears the account's count; the address keeps its own
+    with sessions() as s:  # success clears the account's count from there; the address keeps its own
         keys = set(s.scalars(select(LoginThrottle.key)))
         assert keys == {"address:198.51.100.9"}
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "user.login_failed")) == 5
+
+
+def test_nobody_can_lock_someone_else_out(session) -> None:
+    """Wrong passwords for Ava from an attacker's address block that address's attempts on her account,
+    not Ava's own log-in from hers."""
+    make_user(session, role="ae", email="ava@revteam.test")
+    session.commit()
+    verify = CountingVerifier()
+    for i in range(12):
+        with pytest.raises((LoginFailed, TooManyAttempts)):
+            log_in(session, email="ava@revteam.test", password=f"guess {i}", now=NINE + timedelta(seconds=i), hours=12,
+                   client="198.51.100.9", verify=verify)
+    assert verify.calls == 5
+    assert log_in(session, email="ava@revteam.test", password=PASSWORD, now=NINE + timedelta(seconds=20), hours=12,
+                  client="203.0.113.1", verify=verify)
+    assert verify.calls == 6
+
+
+def test_old_throttle_rows_are_pruned_when_a_new_key_is_written(session, sessions) -> None:
+    make_user(session, role="ae", email="ava@revteam.test")
+    session.commit()
+    with pytest.raises(LoginFailed):
+        log_in(session, email="ava@revteam.test", password="nope", now=NINE, hours=12, client="198.51.100.9")
+    later = NINE + timedelta(hours=1)  # past the 15-minute window, no block ahead
+    with pytest.raises(LoginFailed):
+        log_in(session, email="ben@revteam.test", password="nope", now=later, hours=12, client="203.0.113.7")
+    with sessions() as s:
+        assert set(s.scalars(select(LoginThrottle.key))) == {
+            "account:ben@revteam.test|from:203.0.113.7", "address:203.0.113.7"}
 
 
 def test_an_address_trying_many_accounts_is_throttled_and_others_are_not(session) -> None:
@@ -165,7 +194,7 @@ def test_concurrent_failures_are_all_counted(sessions) -> None:
             start.wait()
             try:
                 log_in(s, email="ava@revteam.test", password=f"guess {i}", now=NINE, hours=12,
-                       client=f"198.51.100.{i}", verify=lambda h, p: False)
+                       client="198.51.100.9", verify=lambda h, p: False)
             except (LoginFailed, TooManyAttempts) as e:
                 outcomes.append(type(e).__name__)
 
@@ -176,6 +205,6 @@ def test_concurrent_failures_are_all_counted(sessions) -> None:
         t.join()
     assert len(outcomes) == 8
     with sessions() as s:
-        row = s.get(LoginThrottle, "account:ava@revteam.test")
+        row = s.get(LoginThrottle, "account:ava@revteam.test|from:198.51.100.9")
         assert row.failures == outcomes.count("LoginFailed") and row.failures >= 5
         assert row.blocked_until is not None

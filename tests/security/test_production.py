@@ -46,12 +46,33 @@ def test_production_turns_secure_cookies_on_unless_told_otherwise() -> None:
 def test_production_cookies_are_secure_and_hsts_is_sent(runtime: Any, people: dict) -> None:
     browser = new_client(_app(runtime, env="production", secret_key=SECRET), base_url="https://testserver")
     page = browser.get("/login")
-    assert page.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert page.headers["strict-transport-security"] == "max-age=31536000"  # includeSubDomains is opt-in
     assert "Secure" in page.headers["set-cookie"]  # the log-in nonce
     done = login(browser, people["admin"].email, PASSWORD)
     assert done.status_code == 303
     session_cookie = next(c for c in done.headers.get_list("set-cookie") if c.startswith(COOKIE_NAME))
     assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+
+
+def test_hsts_covers_subdomains_only_when_asked(runtime: Any) -> None:
+    browser = new_client(_app(runtime, env="production", secret_key=SECRET, hsts_include_subdomains=True),
+                         base_url="https://testserver")
+    assert browser.get("/healthz").headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.parametrize("env", ["prod", "Production ", "staging", ""])
+def test_an_unknown_environment_is_refused_and_the_case_does_not_matter(env: str) -> None:
+    if env.strip().lower() == "production":
+        assert Settings(env=env, secret_key=SECRET).is_production
+        assert Settings(env=env, secret_key=SECRET).secure_cookies is True
+        return
+    with pytest.raises(ValueError, match="not a known environment; use one of development, test, production"):
+        Settings(env=env, secret_key=SECRET)
+
+
+def test_compose_trusts_no_proxy_by_default() -> None:
+    env = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["app"]["environment"]
+    assert env["REVTEAM_TRUSTED_PROXIES"] in ("${REVTEAM_TRUSTED_PROXIES:-}", "")
 
 
 def test_hsts_follows_the_scheme_a_trusted_proxy_reports(runtime: Any) -> None:

@@ -205,3 +205,61 @@ def test_a_rep_cannot_choose_the_webhook_channel_either(session) -> None:
     session.commit()
     with pytest.raises(InvalidInput, match="Only an admin can get notifications by webhook"):
         save_notification_settings(session, rep, {"breach": ["webhook"]}, {}, resolve=PUBLIC)
+
+
+@pytest.mark.parametrize("url", [
+    "json://a@127.0.0.1:80@hooks.example.com/hook",  # Apprise reads 127.0.0.1:80, urlsplit reads hooks.example.com
+    "json://a:b@10.0.0.5@hooks.example.com/hook",
+    "jsons://x@y@hooks.example.com/hook",
+    "json://127.0.0.1\\@hooks.example.com/hook",
+])
+def test_addresses_two_parsers_read_differently_are_refused(url: str) -> None:
+    with pytest.raises(TargetRefused, match="more than one '@'|ambiguous"):
+        check_target("webhook", url, role="admin", allowed=NOBODY, resolve=PUBLIC)
+    check_target("webhook", "json://user:p%40ss@hooks.example.com/hook", role="admin", allowed=NOBODY, resolve=PUBLIC)
+
+
+@pytest.mark.parametrize("query", ["redirect=yes", "REDIRECT=1", "x=1&redirect=true"])
+def test_an_address_asking_to_follow_redirects_is_refused(query: str) -> None:
+    with pytest.raises(TargetRefused, match="redirect"):
+        check_target("webhook", f"json://hooks.example.com/hook?{query}", role="admin", allowed=NOBODY, resolve=PUBLIC)
+    check_target("webhook", "json://hooks.example.com/hook?redirect=no", role="admin", allowed=NOBODY, resolve=PUBLIC)
+
+
+def test_a_webhook_answering_302_to_an_internal_host_is_not_followed() -> None:
+    internal_hits: list[str] = []
+
+    class Internal(BaseHTTPRequestHandler):
+        def do_POST(self):
+            internal_hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    internal = ThreadingHTTPServer(("127.0.0.1", 0), Internal)
+
+    class Public(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(307)  # 307 keeps the POST and its body on the next hop
+            self.send_header("Location", f"http://127.0.0.1:{internal.server_port}/admin")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    public = ThreadingHTTPServer(("127.0.0.1", 0), Public)
+    for server in (internal, public):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # the "public" receiver is on loopback only for the test: the admins allow exactly that address
+        sender = AppriseSender("", allow_hosts="127.0.0.1/32", resolve=system_resolver)
+        msg = OutboxMessage(channel="webhook", target=f"json://127.0.0.1:{public.server_port}/hook",
+                            key="handoff:9:breached", subject="SLA breached", body="x")
+        with pytest.raises(DeliveryFailed, match="refused by the receiver"):
+            sender.send(msg)
+        assert internal_hits == []
+    finally:
+        internal.shutdown()
+        public.shutdown()

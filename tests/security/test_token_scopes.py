@@ -29,7 +29,7 @@ from revteam.services.people.users import add_user
 from revteam.store.models import ApiToken, AuditEntry, User
 from revteam.web import policy
 from revteam.web.deps import get_now
-from tests.factories import make_user
+from tests.factories import make_contact, make_user
 from tests.web.conftest import (
     api_token_for,
     bearer,
@@ -209,7 +209,8 @@ def test_tokens_over_the_api_list_with_read_and_revoke_with_full(client: Any, ru
     assert gone.status_code == 200 and gone.json()["revoked_at"]
     assert client.get("/api/v1/stats", headers=bearer(read)).status_code == 401
     assert client.delete("/api/v1/tokens/999999", headers=bearer(full)).status_code == 404
-    assert client.delete(f"/api/v1/tokens/{2**40}", headers=bearer(full)).json()["code"] == "no_such_id"  # 404 at the edge
+    too_big = client.delete(f"/api/v1/tokens/{2**40}", headers=bearer(full))  # ids are bounded at the edge
+    assert too_big.status_code == 404 and too_big.json()["code"] == "no_such_id"
 
 
 # ---------------------------------------------------------------- the CLI
@@ -231,3 +232,58 @@ def test_cli_issues_tokens_only_for_service_accounts_lists_and_revokes(db_env: s
     assert runner.invoke(cli_app, ["users", "revoke", str(listed[0]["id"])]).exit_code == 0
     assert json.loads(runner.invoke(cli_app, ["users", "tokens", "--json"]).output)[0]["revoked_at"]
     assert runner.invoke(cli_app, ["users", "revoke", "999999"]).exit_code == 2
+
+
+def test_a_revoked_token_or_a_lost_role_replays_no_stored_answer(client: Any, runtime: Runtime,
+                                                                 people: dict[str, User]) -> None:
+    marketing = people["marketing"]
+    with runtime.sessions() as s:
+        issued = issue_api_token(s, s.get(User, marketing.id), name="site", scope="full",
+                                 now=datetime.now(UTC))
+        second = issue_api_token(s, s.get(User, marketing.id), name="site2", scope="full", now=datetime.now(UTC))
+        make_contact(s, email="reader@example.com")
+        s.commit()
+    recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    call = {"json": {"source_system": "website", "events": [
+        {"event_id": "evt-1", "email": "reader@example.com", "type": "page_view", "occurred_at": recent}]}}
+    first = client.post("/api/v1/touchpoints", headers={**bearer(issued.token), "Idempotency-Key": "k1"}, **call)
+    assert first.status_code == 200, first.text
+    again = client.post("/api/v1/touchpoints", headers={**bearer(issued.token), "Idempotency-Key": "k1"}, **call)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true", again.text
+    with runtime.sessions() as s:
+        revoke_token(s, issued.record.id, by=s.get(User, marketing.id), now=datetime.now(UTC))
+        s.commit()
+    plain = client.post("/api/v1/touchpoints", headers=bearer(issued.token), **call)
+    assert plain.status_code == 401
+    replay = client.post("/api/v1/touchpoints", headers={**bearer(issued.token), "Idempotency-Key": "k1"}, **call)
+    assert replay.status_code == 401 and "Idempotent-Replayed" not in replay.headers
+    # a role that no longer reaches the route: 403, not the stored answer
+    kept = client.post("/api/v1/touchpoints", headers={**bearer(second.token), "Idempotency-Key": "k2"}, **call)
+    assert kept.status_code == 200
+    with runtime.sessions() as s:
+        s.get(User, marketing.id).role = "sdr"
+        s.commit()
+    demoted = client.post("/api/v1/touchpoints", headers={**bearer(second.token), "Idempotency-Key": "k2"}, **call)
+    assert demoted.status_code == 403 and demoted.json()["code"] == "role_forbidden"
+
+
+@pytest.mark.parametrize("password", [None, ""])
+def test_a_person_needs_a_password_whatever_face_adds_them(session, password: str | None) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        add_user(session, email="nopass@revteam.test", name="No Pass", role="sdr", password=password, now=NINE)
+    assert refused.value.code == "password_missing" and "service account" in refused.value.message
+    assert session.scalar(select(User).where(User.email == "nopass@revteam.test")) is None
+
+
+def test_cli_adds_a_service_account_although_a_password_is_in_the_environment(db_env: str, monkeypatch) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["migrate"]).exit_code == 0
+    monkeypatch.setenv("REVTEAM_NEW_PASSWORD", "correct horse battery")
+    added = runner.invoke(cli_app, ["users", "add", "tracker@revteam.test", "--role", "marketing", "--service"])
+    assert added.exit_code == 0, added.output
+    person = runner.invoke(cli_app, ["users", "add", "maya@revteam.test", "--role", "marketing"])
+    assert person.exit_code == 0, person.output  # a person takes the environment's password
+    monkeypatch.delenv("REVTEAM_NEW_PASSWORD")
+    explicit = runner.invoke(cli_app, ["users", "add", "bot@revteam.test", "--role", "marketing", "--service",
+                                       "--password", "correct horse battery"])
+    assert explicit.exit_code == 2 and "service_password" in explicit.output

@@ -4,7 +4,8 @@ so the CLI (like an admin) issues them only for service accounts (``services/peo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+import os
+from datetime import UTC, datetime
 
 import typer
 from rich.table import Table
@@ -38,12 +39,15 @@ def add(
     name: str = typer.Option("", "--name", help="Full name shown in the app."),
     team: str = typer.Option(None, "--team", help="Team name (created if new)."),
     password: str = typer.Option(
-        None, "--password", help="Password (at least 10 characters). Omit to be prompted.", envvar="REVTEAM_NEW_PASSWORD"
+        None, "--password", help="Password (at least 10 characters). Omit to be prompted. "
+        "Ignored from the environment for --service.", envvar="REVTEAM_NEW_PASSWORD"
     ),
     service: bool = typer.Option(False, "--service", help="A service account (a tool): no password, never logs in; "
                                  "`revteam users token` issues its API tokens."),
 ) -> None:
     """Add a user who can log in to the web app, or a service account (--service)."""
+    if service and password is not None and password == os.environ.get("REVTEAM_NEW_PASSWORD"):
+        password = None  # a service account has no password: the environment's one is for people
     if password is None and not service:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with runtime() as rt, rt.sessions() as s:

@@ -1,7 +1,8 @@
 """Sending one outbox message: e-mail through the configured SMTP server, chat through its Apprise URL.
 
 Chat and webhook addresses are checked again right before each send (``delivery/targets.py``): no
-request goes to a private, loopback or link-local host, whatever the address resolved to when saved.
+request goes to a private, loopback or link-local host, whatever the address resolved to when saved,
+and no HTTP redirect is followed.
 
 Every message carries its outbox key (e-mail header ``X-Revteam-Key``; chat text footer) so that a
 receiver can recognise a retry of the same notification.
@@ -58,10 +59,12 @@ class AppriseSender:
     def send(self, msg: OutboxMessage) -> None:
         import apprise
 
-        a = apprise.Apprise()
+        a = apprise.Apprise(asset=apprise.AppriseAsset(http_redirects=False))
         if not a.add(self._url(msg)):
             raise DeliveryFailed(f"The {msg.channel} address of message {msg.key} is not a valid Apprise URL.",
                                  code="bad_channel_url")
+        for server in a:  # never follow a redirect (a public host could answer 302 to an internal one)
+            server.redirects = False
         body = msg.body if msg.channel == "email" else f"{msg.body}\n\n[{msg.key}]"
         if not a.notify(title=msg.subject, body=body):
             raise DeliveryFailed(f"{msg.channel} delivery of {msg.key} was refused by the receiver.")

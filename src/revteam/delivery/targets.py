@@ -15,6 +15,10 @@ Model
     * **Checked twice.** Once when the address is saved (a clear field error), and again right before
       each send (``delivery/channels.py``), so a name that resolved to a public address when saved and to
       an internal one later (DNS rebinding) is not posted to. A refused send is not retried.
+    * **The host Apprise will use.** The host checked is the one Apprise's own parser reads; an address
+      that two parsers read differently (``json://a@127.0.0.1:80@example.com/``: more than one ``@``) is
+      refused. Webhook redirects are never followed (a public host answering 302 to an internal one), and
+      an address asking for them (``?redirect=yes``) is refused.
 
 Worked example: an SDR saving ``json://10.0.0.5/hook`` is told webhooks are for admins; an admin saving
 it is told 10.0.0.5 is a private address; with ``REVTEAM_WEBHOOK_ALLOW_HOSTS=10.0.0.0/8`` it is saved.
@@ -112,6 +116,33 @@ def _host_of(url: str) -> str:
     return (host or "").rstrip(".").lower()
 
 
+def _apprise_host_of(url: str, label: str) -> str:
+    """The host Apprise itself will post to, refused when another reading of the address disagrees.
+
+    ``json://a@127.0.0.1:80@example.com/hook`` reads as example.com to ``urlsplit`` but as 127.0.0.1 to
+    Apprise; such addresses (more than one ``@`` before the path, or any disagreement) are refused outright.
+    """
+    from apprise.utils.parse import parse_url
+
+    authority = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if authority.count("@") > 1 or "\\" in authority:
+        raise TargetRefused(f"The {label} has more than one '@' (or a backslash) in its host part; write it as "
+                            "scheme://user:password@host/path with the password URL-encoded.")
+    parsed = parse_url(url, verify_host=False) or {}
+    apprise_host = str(parsed.get("host") or "").strip("[]").rstrip(".").lower()
+    plain_host = _host_of(url)
+    if not plain_host:
+        return ""  # check_host says the host name is missing
+    if apprise_host != plain_host:
+        raise TargetRefused(f"The {label} is ambiguous (its host reads as {plain_host!r} and as {apprise_host!r}); "
+                            "write it as scheme://host/path.")
+    redirect = next((v for k, v in (parsed.get("qsd") or {}).items() if k.lower() == "redirect"), None)
+    if redirect is not None and str(redirect).strip().lower() not in ("no", "false", "0", "off", "n"):
+        raise TargetRefused(f"The {label} asks to follow redirects (redirect=...); revteam never follows a "
+                            "webhook's redirects (one could lead to an internal host). Remove the parameter.")
+    return apprise_host
+
+
 def check_host(host: str, *, allowed: AllowedHosts, resolve: Resolver = system_resolver, label: str = "address") -> None:
     """Refuse ``host`` unless every address it resolves to is public (or the admins allowed it)."""
     if not host:
@@ -154,4 +185,4 @@ def check_target(channel: str, url: str, *, role: str | None, allowed: AllowedHo
                                 f"use {SCHEME_HINTS[channel]}.")
         return
     if scheme in WEBHOOK_SCHEMES:
-        check_host(host, allowed=allowed, resolve=resolve, label=label)
+        check_host(_apprise_host_of(url, label), allowed=allowed, resolve=resolve, label=label)

@@ -7,7 +7,8 @@ Model (exponential backoff over a sliding idle window)
     ``first_block``; every further failure doubles the block, up to ``longest_block``. While a key is
     blocked, attempts with it are refused before any password is checked (no argon2 work for them).
     A successful log-in clears its account's key (not the address's: logging in to one's own account
-    must not buy an attacker on the same address more guesses).
+    must not buy an attacker on the same address more guesses). The keys themselves (an account from
+    one address, an address) are chosen in ``services/people/throttle.py``.
 
 Worked example with ``limit=5, first_block=1 min, longest_block=60 min``: failures 1-4 pass through;
 the 5th blocks the account for 1 minute; after it, the 6th failure blocks it for 2 minutes, the 7th for

@@ -146,7 +146,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     app.add_middleware(IdempotencyKeys)  # inside the body limits: a refused body is never remembered
     app.add_middleware(BodyLimit, limits=limits, upload_mb=settings.max_upload_mb)
-    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds, production=settings.is_production)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds, production=settings.is_production,
+                       include_subdomains=settings.hsts_include_subdomains)
     if settings.trusted_proxies.strip():  # outermost: every layer sees the client's address and scheme
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,7 +4,8 @@
   script and Swagger UI are vendored under ``/static``); no inline scripts. Inline *styles* are
   allowed because the bar charts set their widths with ``style``.
 * No framing (clickjacking), no MIME sniffing, the referrer never leaves the site.
-* ``Strict-Transport-Security`` (HSTS, ``max-age=REVTEAM_HSTS_SECONDS; includeSubDomains``) in production
+* ``Strict-Transport-Security`` (HSTS, ``max-age=REVTEAM_HSTS_SECONDS``, plus ``includeSubDomains`` only
+  with ``REVTEAM_HSTS_INCLUDE_SUBDOMAINS=true``) in production
   and on every request that arrived over HTTPS (the scheme a trusted proxy reports counts, see
   ``REVTEAM_TRUSTED_PROXIES``), so a browser never again talks plain HTTP to the site.
 * Pages and API answers are ``Cache-Control: no-store``: they hold customer data and must not stay
@@ -31,9 +32,11 @@ ALWAYS = {
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, hsts_seconds: int = 0, production: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, hsts_seconds: int = 0, production: bool = False,
+                 include_subdomains: bool = False) -> None:
         self.app = app
-        self.hsts = f"max-age={hsts_seconds}; includeSubDomains" if hsts_seconds > 0 else None
+        subdomains = "; includeSubDomains" if include_subdomains else ""
+        self.hsts = f"max-age={hsts_seconds}{subdomains}" if hsts_seconds > 0 else None
         self.production = production
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -172,8 +172,10 @@ def log_in(session: Session, *, email: str, password: str, now: datetime, hours:
     """Check the e-mail and password and start a new session (ending ``replacing``, the browser's old
     one); returns the new session's token. Every failure is ``LoginFailed`` with the same message.
 
-    Throttled per account and per client address (``client``): while either is blocked the attempt is
-    ``TooManyAttempts`` (429) and the password is not checked at all (no argon2 work for a flood).
+    Throttled per (account, client address) and per client address (``client``, see
+    ``services/people/throttle.py``): while either is blocked the attempt is ``TooManyAttempts`` (429)
+    and the password is not checked at all (no argon2 work for a flood). Failures from other addresses
+    never block an account for this one, so nobody can lock someone else out.
     ``verify`` checks a password against a hash (argon2; tests pass a counting fake)."""
     address = email.strip().lower()
     keys = keys_for(address, client, limits or LoginLimits())
@@ -195,7 +197,7 @@ def log_in(session: Session, *, email: str, password: str, now: datetime, hours:
         else:
             assert user is not None
             if address:
-                clear(session, keys[0][0])  # the account's count; the address keeps its own
+                clear(session, keys[0][0])  # the account's count from this address; the address keeps its own
             end_session(session, replacing)  # a new session on every log-in: no fixation
             token, _ = start_session(session, user, now=now, hours=hours)
             record_audit(session, at=now, actor=f"user:{user.id}", actor_user_id=user.id, action="user.logged_in",

@@ -2,8 +2,18 @@
 
 Why the database and not process memory: ``revteam serve`` may run several processes (or several
 containers) behind one proxy; a count kept in one process would give an attacker a fresh allowance on
-every other one, and a restart would reset it. One small row per key (``account:<e-mail>``,
-``address:<ip>``) is read before the password is checked and written only on a failure.
+every other one, and a restart would reset it. One small row per key is read before the password is
+checked and written only on a failure. The keys of an attempt:
+
+* ``account:<e-mail>|from:<ip>``: the account *from that address* (per-account limit). Blocking the
+  account for every address would let anyone lock anyone out by typing wrong passwords for them; so a
+  correct password from an address that has not itself been throttled still logs in. A guesser on
+  many addresses gets the per-account limit on each, then each of its pairs waits, doubling;
+* ``address:<ip>``: the address, whatever accounts it tries (per-address limit);
+* ``account:<e-mail>`` only when the client address is unknown (no address to tell callers apart).
+
+Old rows are pruned on write: when a key gets its first row, rows whose last failure is older than the
+window and whose block is over are deleted (they would count from 1 again anyway).
 
 The rules are ``domain/login_throttle.py`` (backoff); the limits come from the settings
 (``REVTEAM_LOGIN_FAILURES_PER_ACCOUNT``, ``..._PER_ADDRESS``, ``REVTEAM_LOGIN_BLOCK_MINUTES``).
@@ -51,7 +61,8 @@ def keys_for(email: str, address: str | None, limits: LoginLimits) -> list[tuple
     """The throttle keys of one attempt: its account (when an e-mail was typed) and its client address."""
     keys = []
     if email:
-        keys.append((f"account:{email}"[:MAX_KEY], limits.account))
+        pair = f"account:{email}|from:{address}" if address else f"account:{email}"
+        keys.append((pair[:MAX_KEY], limits.account))
     if address:
         keys.append((f"address:{address}"[:MAX_KEY], limits.address))
     return keys
@@ -89,6 +100,7 @@ def record_failure(session: Session, keys: list[tuple[str, ThrottleRule]], now: 
     for key, rule in keys:
         failures = _count(session, key, now, rule)
         if failures is None:
+            prune(session, now, rule)
             try:
                 with session.begin_nested():
                     session.execute(insert(table).values(key=key, failures=1, last_failed_at=now, blocked_until=None))
@@ -100,6 +112,14 @@ def record_failure(session: Session, keys: list[tuple[str, ThrottleRule]], now: 
             session.execute(update(table).where(table.c.key == key, or_(table.c.blocked_until.is_(None),
                                                                       table.c.blocked_until < state.blocked_until))
                             .values(blocked_until=state.blocked_until))
+
+
+def prune(session: Session, now: datetime, rule: ThrottleRule) -> int:
+    """Delete the rows that no longer matter: last failure older than the window, no block ahead."""
+    table = LoginThrottle.__table__
+    return session.execute(delete(table).where(
+        table.c.last_failed_at < now - rule.window,
+        or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now))).rowcount or 0
 
 
 def clear(session: Session, key: str) -> None:

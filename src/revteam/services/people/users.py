@@ -68,8 +68,9 @@ def add_user(
     actor: str = "cli",
     service: bool = False,
 ) -> User:
-    """Add a person (with a password, so they can log in) or a service account (``service=True``: no password,
-    never logs in; admins issue its API tokens, see ``services/people/tokens.py``)."""
+    """Add a person (a password is required, so they can log in) or a service account (``service=True``: no
+    password, never logs in; admins issue its API tokens, see ``services/people/tokens.py``). Every face (page,
+    CLI) relies on this rule, not on its own check."""
     with transaction(session):
         try:
             norm = normalise_email(email)
@@ -81,6 +82,9 @@ def add_user(
         if service and password:
             raise InvalidInput("A service account has no password (it never logs in); leave the password empty.",
                                code="service_password")
+        if not service and not password:
+            raise InvalidInput("Set a password (at least 10 characters); share it with the person safely. For a "
+                               "tool, make it a service account instead.", code="password_missing")
         if session.scalar(select(User.id).where(User.email == norm)) is not None:
             raise Conflict(f"A user with e-mail {norm} already exists.", code="user_exists")
         team_row = get_or_create_team(session, team, "marketing" if role == "marketing" else "sales") if team else None

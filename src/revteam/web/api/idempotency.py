@@ -4,7 +4,9 @@ A ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` under ``/api/`` with an ``Idempoten
 
 * first time: the request runs; a 2xx answer is stored with the request's fingerprint (a digest of
   method, path, query and body, taken while the body streams through: nothing is buffered);
-* again with the same request: the stored answer, with ``Idempotent-Replayed: true``; nothing runs;
+* again with the same request: the stored answer, with ``Idempotent-Replayed: true``; nothing runs,
+  but the caller first passes the route's own access check (``web/deps.authorize``): a token revoked or
+  expired since, a scope or a role that no longer reaches the route gets its 401/403, never the answer;
 * again with another request (other body or path): 422 ``idempotency_key_reused``;
 * again while the first is still running: 409 ``idempotency_key_in_use``.
 
@@ -17,9 +19,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revteam.errors import RevteamError
@@ -33,6 +37,7 @@ from revteam.services.idempotency import (
     key_in_use,
     key_reused,
 )
+from revteam.web.deps import authorize
 from revteam.web.errors import render_error
 from revteam.web.principal import app_now, is_api_path
 from revteam.web.sessions import session_token
@@ -73,11 +78,12 @@ class IdempotencyKeys:
             await self._error(scope, receive, send, key_in_use())
             return
         if isinstance(begun, Earlier):
-            while True:  # read the body to compare it; nothing runs
-                message = await receive()
-                fingerprint.update(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
+            try:  # the caller must still pass the route's access check: a revoked token replays nothing
+                body = await self._authorized_body(scope, receive)
+            except RevteamError as e:
+                await self._error(scope, receive, send, e)
+                return
+            fingerprint.update(body)  # compared with the first request's; nothing runs
             if begun.fingerprint != fingerprint.hexdigest():
                 await self._error(scope, receive, send, key_reused())
                 return
@@ -125,6 +131,21 @@ class IdempotencyKeys:
             raise
         if not answer["kept"]:
             await run_in_threadpool(abandon, sessions, begun.id)
+
+    async def _authorized_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The request body, after the same check the route itself runs (``web/deps.authorize``: token
+        revoked or expired, its scope, the person's role for the route, text rules); raises its error."""
+        routed = dict(scope)
+        for route in iter_route_contexts(scope["app"].routes):  # the route the request would reach (full path)
+            regex, _, convertors = compile_path(route.path)
+            found = regex.match(scope["path"])
+            if found and scope["method"] in (route.methods or ()):
+                routed["route"] = route
+                routed["path_params"] = {k: convertors[k].convert(v) for k, v in found.groupdict().items()}
+                break
+        request = Request(routed, receive)
+        await authorize(request, app_now(scope["app"]))
+        return await request.body()
 
     async def _error(self, scope: Scope, receive: Receive, send: Send, err: RevteamError) -> None:
         response = await render_error(Request(scope, receive), err)

@@ -18,7 +18,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from revteam.domain.roles import ROLES
 from revteam.domain.token_scopes import MAX_TOKEN_DAYS, SCOPE_HELP, SCOPES
 from revteam.errors import Conflict, InvalidInput
-from revteam.services.people.users import add_user, issue_token_for, people_and_tokens, revoke_token, set_user_active
+from revteam.services.people.users import (
+    add_user,
+    issue_token_for,
+    people_and_tokens,
+    revoke_token,
+    set_user_active,
+)
 from revteam.services.unit_of_work import Session
 from revteam.web.deps import CurrentUser, NowDep, SessionDep, SettingsDep
 from revteam.web.templating import render
@@ -85,9 +91,6 @@ def users_add(
 ) -> Response:
     echo = {"email": email, "name": name, "role": role, "team": team, "service": bool(service)}
     try:
-        if not password and not service:
-            raise InvalidInput("Set a password (at least 10 characters); share it with the person safely. For a "
-                               "tool, tick 'service account' instead.", code="password_missing")
         add_user(db, email=email, name=name, role=role, password=password or None, team=team.strip() or None,
                  now=now, actor=f"user:{me.id}", service=bool(service))
     except (InvalidInput, Conflict) as e:
