@@ -21,9 +21,9 @@ from revteam.store.models import (
     NotificationGroup,
     NotificationPreference,
     OutboxMessage,
+    User,
     UserChannel,
 )
-from revteam.store.models import User
 
 EVENTS = ("assignment", "at_risk", "breach", "dispute", "digest", "review")
 CHANNELS = ("email", "slack", "teams", "webhook")
