@@ -8,7 +8,8 @@ e-mail, title, external id, touch URLs and properties, handoff notes and context
 score reasons, outbox messages about their handoffs, audit details), and the free-text logs (every outbox
 message, import-run errors and warnings, audit details, owner-change reasons, deal names, scoring
 reviews, content-usage notes) have the person's e-mail, names and external ids cut out. Tombstones
-(``tombstones``) keep hashed identities so no import brings the person back.
+(``tombstones``) keep hashed identities so no import brings the person back. Erase, lift and re-apply take
+the ``imports`` lock (``claims.serialize``), so an import that is writing finishes before and is erased too.
 
 Example::
 
@@ -26,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, Table, cast, or_, select, update
+from sqlalchemy import String, Table, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from revteam.domain.identity import normalise_email, person_key
 from revteam.errors import InvalidInput, NotFound
+from revteam.services.claims import serialize
 from revteam.services.people import tombstones as ts
 from revteam.services.people.privacy_columns import COLUMNS, ERASED, OWNED_ROWS, Person
 from revteam.services.record.audit import record_audit
@@ -75,7 +77,7 @@ def find_people(session: Session, *, email: str | None = None, contact_id: int |
     if external_id:
         q = select(Contact).where(Contact.external_id == external_id.strip())
         if source_system:
-            q = q.where(Contact.source_system == source_system.strip())
+            q = q.where(func.lower(Contact.source_system) == source_system.strip().lower())
         found = list(session.scalars(q.order_by(Contact.id)))
         if not found:
             where = f" in {source_system}" if source_system else ""
@@ -295,6 +297,7 @@ def erase_person(session: Session, email: str | None = None, *, contact_id: int 
     """Erase the person everywhere and keep their tombstones; returns the erased contact ids."""
     ts.check_ledger(ledger)
     with transaction(session):
+        serialize(session, "imports")  # an import writing now finishes first; its rows are then erased too
         people = _locked(session, find_people(session, email=email, contact_id=contact_id,
                                               source_system=source_system, external_id=external_id))
         stones = _erase(session, people, now=now, actor=actor, actor_user_id=actor_user_id)
@@ -367,6 +370,7 @@ def _lift(session: Session, stones: list[ts.Tombstone], *, reason: str, now: dat
                            "Nothing was lifted.", code="reason_required")
     ts.check_ledger(ledger)
     with transaction(session):
+        serialize(session, "imports")  # the same lock as imports and erasures: one at a time
         removed = ts.remove_tombstones(session, stones)
         if not removed:
             raise NotFound("No erasure is recorded for that person.", code="tombstone_not_found")
@@ -392,6 +396,7 @@ def reapply_tombstones(session: Session, path: Path, *, now: datetime, actor: st
     """After restoring a backup: put back the tombstones of ``path`` and erase again whoever they match."""
     stones = ts.read_ledger(path)
     with transaction(session):
+        serialize(session, "imports")  # as an erasure: an import writing now finishes first
         added = ts.add_tombstones(session, stones)
         session.flush()
         wanted = {(t.kind, t.digest) for t in stones}
