@@ -24,7 +24,11 @@ def test_export_holds_every_kind_of_data_about_the_person(session):
     assert data["owner_changes"][0]["reason"] == "Zofia moved to EMEA"
     run = data["import_runs"][0]
     assert [e["row"] for e in run["errors"]] == [3] and [w["row"] for w in run["warnings"]] == [5]  # not Bo's row 4
-    assert {k for k, rows in data["mentions"].items() if rows} == {"deals", "scoring_reviews", "content_usage"}
+    assert {k for k, rows in data["mentions"].items() if rows} == {
+        "deals", "scoring_reviews", "content_usage", "touch_reactions", "idempotent_requests", "login_throttles"}
+    assert [r["key"] for r in data["mentions"]["idempotent_requests"]] == ["decide-0"]  # not Bo's answer
+    assert "zofia.quillfeather@nimbus-orbital.io" in data["mentions"]["idempotent_requests"][0]["body"]
+    assert [r["key"] for r in data["mentions"]["login_throttles"]] == ["account:zofia.quillfeather+events@nimbus-orbital.io"]
     text = json.dumps(data, default=_default)
     assert EMAIL in text and "bo.lind@@nimbus" not in text
 

@@ -5,9 +5,10 @@ A person is named by e-mail (every contact of that mailbox, whatever its ``+tag`
 (touches, stage changes and deals still count in funnels and attribution) but removes what identifies the
 person, following the column registry in ``privacy_columns``: the person's own rows are blanked (name,
 e-mail, title, external id, touch URLs and properties, handoff notes and context, dispute and vote text,
-score reasons, outbox messages about their handoffs, audit details), and the free-text logs (every outbox
+score reasons, outbox messages about their handoffs, audit details), the free-text logs (every outbox
 message, import-run errors and warnings, audit details, owner-change reasons, deal names, scoring
-reviews, content-usage notes) have the person's e-mail, names and external ids cut out. Tombstones
+reviews, content-usage notes, touch-reaction errors) have the person's e-mail, names and external ids
+cut out, and stored idempotent API answers and log-in throttles that mention them are deleted. Tombstones
 (``tombstones``) keep hashed identities so no import brings the person back. Erase, lift and re-apply take
 the ``imports`` lock (``claims.serialize``), so an import that is writing finishes before and is erased too.
 
@@ -27,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, Table, cast, func, or_, select, update
+from sqlalchemy import String, Table, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from revteam.domain.identity import normalise_email, person_key
@@ -221,6 +222,30 @@ def _scrub_columns(name: str) -> list[str]:
     return [col for col, rule in COLUMNS[name].items() if rule.scrub]
 
 
+def _drop_columns(name: str) -> list[str]:
+    return [col for col, rule in COLUMNS[name].items() if rule.drop]
+
+
+def _readable(value: Any) -> Any:
+    """A stored value as text a pattern can search: bytes decoded, a JSON document parsed."""
+    if isinstance(value, bytes | memoryview):
+        value = bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return [value, json.loads(value)]  # JSON answers escape non-ASCII names (``\u00e9``)
+        except ValueError:
+            return value
+    return value
+
+
+def _to_drop(session: Session, name: str, ids: Identifiers) -> list[dict[str, Any]]:
+    """Rows of ``name`` whose ``drop`` columns mention the person (read whole: binary answers, short-lived)."""
+    cols = _drop_columns(name)
+    t = _table(name)
+    return [dict(r) for r in session.execute(select(t)).mappings()
+            if any(ids.found_in(_readable(r[c])) for c in cols)]
+
+
 # --- export ----------------------------------------------------------------------------------------
 
 
@@ -248,8 +273,12 @@ def export_person(session: Session, email: str | None = None, *, contact_id: int
                      "errors": [e for e in (r["errors"] or []) if ids.found_in(e)],
                      "warnings": [w for w in (r["warnings"] or []) if ids.found_in(w)]})
     out["import_runs"] = runs
-    for table in ("deals", "scoring_reviews", "content_usage"):
+    for table in ("deals", "scoring_reviews", "content_usage", "touch_reactions", "absences", "scoring_models",
+                  "sla_agreements"):
         out.setdefault("mentions", {})[table] = [dict(r) for r in _mentioning(session, table, _scrub_columns(table), ids)]
+    for table in sorted(n for n in COLUMNS if _drop_columns(n)):
+        out["mentions"][table] = [{k: (bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else v)
+                                   for k, v in r.items()} for r in _to_drop(session, table, ids)]
     return out
 
 
@@ -344,6 +373,12 @@ def _erase(session: Session, people: list[Contact], *, now: datetime, actor: str
         for row in list(_mentioning(session, name, cols, ids)):
             session.execute(update(t).where(*[k == row[k.name] for k in pk])
                             .values(**{col: ids.scrub(row[col]) for col in cols}))
+    for name in sorted(n for n in COLUMNS if _drop_columns(n)):
+        t = _table(name)
+        (pk,) = t.primary_key.columns
+        doomed = [r[pk.name] for r in _to_drop(session, name, ids)]
+        if doomed:
+            session.execute(delete(t).where(pk.in_(doomed)))
     for c in people:
         record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased",
                      entity="contact", entity_id=c.id, detail={"tombstones": len(added)})
@@ -427,7 +462,7 @@ _AREAS: tuple[tuple[str, str], ...] = (
     ("audit_entries", "Audit entries"),
     ("owner_changes", "Owner changes"),
     ("import_runs", "Import runs mentioning them"),
-    ("mentions", "Other mentions (deal names, scoring reviews, content notes)"),
+    ("mentions", "Other mentions (deal names, scoring reviews, content notes, stored API answers, log-in limits)"),
 )
 
 
