@@ -39,3 +39,24 @@ def test_export_by_contact_id_and_by_external_id(session):
     by_ext = export_person(session, source_system="hubspot", external_id=EXTERNAL_ID)
     assert [p["contact"]["id"] for p in by_ext["contacts"]] == [ids["zofia"]]
     assert {p["contact"]["id"] for p in by_id["contacts"]} == {ids["zofia"], ids["events"]}
+
+
+def test_each_area_of_the_export_holds_every_column_of_its_table(session):
+    """Tied to the schema: a column added to a person's table is exported without touching the export."""
+    from revteam.store.models import Base
+
+    ids = seed_person(session)
+    z = next(p for p in export_person(session, EMAIL)["contacts"] if p["contact"]["id"] == ids["zofia"])
+    areas = {"contacts": [z["contact"]], "touchpoints": z["touchpoints"], "stage_changes": z["stage_changes"],
+             "contact_scores": [z["score"]], "handoffs": z["handoffs"], "disputes": z["disputes"],
+             "dispute_votes": z["disputes"][0]["votes"]}
+    for table, rows in areas.items():
+        assert rows, table
+        for row in rows:
+            missing = set(Base.metadata.tables[table].c.keys()) - set(row)
+            assert not missing, f"{table}: {sorted(missing)} left out of the export"
+    deal_columns = set(Base.metadata.tables["deals"].c.keys()) | {"role"}
+    assert deal_columns <= set(z["deals"][0])
+    h = z["handoffs"][0]
+    assert h["rep_id"] == ids["rep"] and h["priority"] == "hot"  # left out before: rep, priority, dates
+    assert {"decided_at", "due_at", "recycle_until"} <= set(h) and {"owner_id", "original_campaign_id"} <= set(z["contact"])

@@ -42,13 +42,8 @@ from revteam.store.models import (
     AuditEntry,
     Base,
     Contact,
-    ContactScore,
-    DealContact,
     Dispute,
-    DisputeVote,
     Handoff,
-    StageChange,
-    Touchpoint,
     User,
 )
 
@@ -282,38 +277,34 @@ def export_person(session: Session, email: str | None = None, *, contact_id: int
     return out
 
 
+def _own_rows(session: Session, name: str, p: Person, *order: str) -> list[dict[str, Any]]:
+    """Every column of the person's rows of ``name``, found the way the erasure finds them (``OWNED_ROWS``)."""
+    t = _table(name)
+    q = select(t).where(OWNED_ROWS[name](t, p)).order_by(*[t.c[o] for o in order or [k.name for k in t.primary_key]])
+    return [dict(r) for r in session.execute(q).mappings()]
+
+
 def _export_contact(session: Session, c: Contact) -> dict[str, Any]:
-    touches = session.scalars(select(Touchpoint).where(Touchpoint.contact_id == c.id).order_by(Touchpoint.occurred_at))
-    changes = session.scalars(select(StageChange).where(StageChange.contact_id == c.id).order_by(StageChange.changed_at))
-    score = session.get(ContactScore, c.id)
-    handoffs = list(session.scalars(select(Handoff).where(Handoff.contact_id == c.id).order_by(Handoff.id)))
-    disputes = list(session.scalars(select(Dispute).where(Dispute.handoff_id.in_([h.id for h in handoffs])))) \
-        if handoffs else []
-    links = session.scalars(select(DealContact).where(DealContact.contact_id == c.id))
+    """One contact and its own rows, each area with every column of its table (nothing hand-picked)."""
+    p = _person(session, c.id)
+    deals = _table("deals")
+    links = _own_rows(session, "deal_contacts", p, "deal_id")
+    by_deal = {r["id"]: dict(r) for r in session.execute(select(deals).where(
+        deals.c.id.in_([link["deal_id"] for link in links]))).mappings()} if links else {}
+    votes = _own_rows(session, "dispute_votes", p, "dispute_id", "id")
+    scores = _own_rows(session, "contact_scores", p)
     return {
-        "contact": {k: getattr(c, k) for k in ("id", "email", "first_name", "last_name", "title", "persona", "consent",
-                                               "original_source", "stage", "stage_changed_at", "created_at",
-                                               "source_system", "external_id")},
+        "contact": _own_rows(session, "contacts", p)[0],
         "account": None if c.account is None else {"id": c.account.id, "name": c.account.name,
                                                     "domain": c.account.domain},
-        "touchpoints": [{"type": t.type, "channel": t.channel, "url": t.url, "occurred_at": t.occurred_at,
-                         "properties": t.properties, "source_system": t.source_system, "external_id": t.external_id}
-                        for t in touches],
-        "stage_changes": [{"from": s.from_stage, "to": s.to_stage, "at": s.changed_at, "reason": s.reason,
-                           "rule": s.actor_rule} for s in changes],
-        "deals": [{"id": dc.deal_id, "role": dc.role, "name": dc.deal.name, "stage": dc.deal.stage,
-                   "outcome": dc.deal.outcome, "amount": dc.deal.amount, "currency": dc.deal.currency} for dc in links],
-        "score": None if score is None else {"total": score.total, "fit": score.fit, "engagement": score.engagement,
-                                             "is_mql": score.is_mql, "reasons": score.reasons,
-                                             "scored_at": score.scored_at},
-        "handoffs": [{"id": h.id, "kind": h.kind, "status": h.status, "handed_at": h.handed_at,
-                      "reject_reason": h.reject_reason, "reject_note": h.reject_note,
-                      "routing_reason": h.routing_reason, "context": h.context} for h in handoffs],
-        "disputes": [{"id": d.id, "handoff_id": d.handoff_id, "opened_at": d.opened_at, "reason": d.reason,
-                      "outcome": d.outcome, "summary": d.summary,
-                      "votes": [{"choice": v.choice, "reason": v.reason, "voted_at": v.voted_at}
-                                for v in session.scalars(select(DisputeVote).where(DisputeVote.dispute_id == d.id))]}
-                     for d in disputes],
+        "touchpoints": _own_rows(session, "touchpoints", p, "occurred_at", "id"),
+        "stage_changes": _own_rows(session, "stage_changes", p, "changed_at", "id"),
+        "deals": [{**by_deal[link["deal_id"]], **{k: v for k, v in link.items() if k not in ("deal_id", "contact_id")}}
+                  for link in links],
+        "score": scores[0] if scores else None,
+        "handoffs": _own_rows(session, "handoffs", p),
+        "disputes": [{**d, "votes": [v for v in votes if v["dispute_id"] == d["id"]]}
+                     for d in _own_rows(session, "disputes", p)],
     }
 
 
