@@ -471,7 +471,7 @@ class PersonRef:
                 "external_id": self.external_id}
 
     def params(self) -> dict[str, str]:
-        """The same reference as URL query parameters (the export link, the erase form)."""
+        """The same reference as form fields (the hidden fields of the export and erase forms)."""
         out = {"email": self.email, "contact_id": None if self.contact_id is None else str(self.contact_id),
                "source": self.source_system, "external_id": self.external_id}
         return {k: v for k, v in out.items() if v}
