@@ -23,11 +23,14 @@ from revteam.store.models import (
     Dispute,
     DisputeVote,
     Handoff,
+    IdempotentRequest,
     ImportRun,
+    LoginThrottle,
     OutboxMessage,
     OwnerChange,
     ScoringReview,
     StageChange,
+    TouchReaction,
 )
 from tests.factories import (
     make_account,
@@ -101,6 +104,16 @@ def seed_person(s: Session) -> dict[str, Any]:
                         summary="3 rejections, e.g. Zofia Quillfeather"))
     s.add(ContentUsage(deal_id=deal.id, content_id=make_content(s).id, user_id=rep.id, used_at=T,
                        note="sent to zofia.quillfeather@nimbus-orbital.io, she loved it"))
+    for n, who in enumerate((f"Zofia Quill\u00e9 {EMAIL}", "Bo Lind bo.lind@nimbus-orbital.io")):
+        s.add(IdempotentRequest(caller=str(n) * 64, key=f"decide-{n}", fingerprint="f" * 64, method="POST",
+                                path=f"/api/v1/handoffs/{h.id}/reject", started_at=T, finished_at=T, status_code=200,
+                                content_type="application/json",
+                                body=json.dumps({"contact": {"name": who.rsplit(" ", 1)[0],
+                                                             "email": who.rsplit(" ", 1)[1]}}).encode()))
+    s.add(LoginThrottle(key=f"account:{TAGGED}", failures=2, last_failed_at=T))
+    s.add(LoginThrottle(key="account:bo.lind@nimbus-orbital.io", failures=1, last_failed_at=T))
+    s.add(TouchReaction(source_system="hubspot", contact_ids=[zofia.id], created_at=T,
+                        last_error=f"scoring failed for {EMAIL}"))
     s.commit()
     return {"zofia": zofia.id, "events": events.id, "bo": bo.id, "handoff": h.id, "dispute": d.id, "deal": deal.id,
             "rep": rep.id}

@@ -20,12 +20,15 @@ def test_erase_leaves_no_name_email_or_external_id_anywhere(engine, session):
     tables = {line.split(":", 1)[0] for line in before}
     assert {"contacts", "touchpoints", "stage_changes", "contact_scores", "deals", "handoffs", "disputes",
             "dispute_votes", "outbox", "import_runs", "audit_log", "owner_changes", "scoring_reviews",
-            "content_usage"} <= tables  # the search can fail: she is everywhere before
+            "content_usage", "idempotent_requests", "login_throttles", "touch_reactions"} <= tables
+    # (the search can fail: she is everywhere before)
 
     erased = erase_person(session, EMAIL, now=later(), actor="test")
 
     assert sorted(erased) == sorted([ids["zofia"], ids["events"]])  # the +events address is the same person
     assert leftovers(dump(engine)) == []
+    after = dump(engine)
+    assert "decide-1" in after and "account:bo.lind@nimbus-orbital.io" in after  # Bo's answer and limit stay
 
 
 def test_the_record_keeps_counting_and_others_keep_their_data(engine, session):

@@ -41,16 +41,23 @@ def erased(session):
 
 def test_a_tagged_or_differently_written_address_is_refused(erased, engine, sessions, tmp_path):
     for address in ("zofia.quillfeather+crm@nimbus-orbital.io", "ZOFIA.QUILLFEATHER@nimbus-orbital.io",
-                    "zofia.quillfeather\u200b@nimbus-orbital.io"):
+                    "zofia.quillfeather\u200b@nimbus-orbital.io", "zofia.quillfeather@nimbus-orbital.io."):
         problems = _rejections(sessions, tmp_path, f"email,first_name\n{address},Zofia\n")
         assert problems and problems[0][1].startswith("the e-mail belongs to a person who asked to be erased"), address
     assert leftovers(dump(engine)) == []  # the refusals did not log the address again (import runs keep row errors)
+    # a quoted local part reaches the same mailbox: refused as an address revteam does not take
+    problems = _rejections(sessions, tmp_path, 'email,first_name\n"""zofia.quillfeather""@nimbus-orbital.io",Z\n')
+    assert "quoted name before the @" in problems[0][1]
 
 
 def test_a_crm_reimport_by_external_id_is_refused_even_with_a_new_address(erased, sessions, tmp_path):
     text = f"Record ID,Email,First Name\n{EXTERNAL_ID},zq@new-employer.example,Zofia\n"
     problems = _rejections(sessions, tmp_path, text, mapping=load_mapping("hubspot-contacts"))
     assert problems[0][1].startswith("the hubspot external id belongs to a person who asked to be erased")
+    for written in ("HubSpot", " HUBSPOT "):  # source names are not case-sensitive
+        problems = _rejections(sessions, tmp_path, f"external_id,first_name\n{EXTERNAL_ID},Zed\n",
+                               source_system=written)
+        assert problems[0][1].startswith(f"the {written} external id belongs to a person who asked"), written
     # the same id from another system is another record: allowed
     report = _import(sessions, tmp_path, f"external_id,first_name\n{EXTERNAL_ID},Zed\n", source_system="zendesk")
     assert report.created == 1

@@ -11,6 +11,7 @@ from revteam.domain.identity import normalise_domain, normalise_email, person_di
     "\ufeffana@acme.com",          # byte-order mark at the start of an export
     "ａｎａ＠ａｃｍｅ．ｃｏｍ",      # full-width characters
     "an\u00ada@acme.com",          # soft hyphen
+    "ana@acme.com.",               # the fully-qualified domain with its trailing dot
 ])
 def test_every_spelling_of_one_mailbox_is_one_address(raw):
     assert normalise_email(raw) == "ana@acme.com"
@@ -31,3 +32,9 @@ def test_malformed_address_is_refused_with_what_to_do(raw):
 
 def test_full_width_domain_is_normalised():
     assert normalise_domain("ｗｗｗ．ａｃｍｅ．ｃｏｍ") == "acme.com"
+
+
+@pytest.mark.parametrize("raw", ['"ana"@acme.com', '"ana smith"@acme.com', 'ana."x"@acme.com'])
+def test_a_quoted_local_part_is_refused_with_a_message(raw):
+    with pytest.raises(ValueError, match="quoted name before the @"):
+        normalise_email(raw)

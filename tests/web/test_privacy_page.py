@@ -65,6 +65,15 @@ def state(runtime: Runtime) -> dict[str, Any]:
         }
 
 
+def find(client: Any, **ref: str) -> Any:
+    """The find form (a POST: the address never goes into a URL)."""
+    return client.post("/privacy", data={"csrf_token": csrf_of(client, "/privacy"), **ref})
+
+
+def export_form(client: Any, **ref: str) -> Any:
+    return client.post("/privacy/export", data={"csrf_token": csrf_of(client, "/privacy"), **ref})
+
+
 def erase_form(client: Any, confirmation: str, **ref: str) -> Any:
     return client.post("/privacy/erase", data={"csrf_token": csrf_of(client, "/privacy"), "confirmation": confirmation,
                                               **ref})
@@ -80,11 +89,12 @@ def digests(runtime: Runtime) -> list[tuple[str, str]]:
 def test_anonymous_is_sent_to_log_in_and_the_api_answers_401(client: Any, zofia: dict[str, Any]) -> None:
     r = client.get("/privacy")
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/privacy"
-    assert client.get(f"/privacy/export?email={EMAIL}").status_code == 303
+    assert client.post("/privacy/export", data={"email": EMAIL}).status_code == 303
+    assert client.post("/privacy", data={"email": EMAIL}).status_code == 303
     assert client.post("/privacy/erase", data={"email": EMAIL, "confirmation": "ERASE"}).status_code == 303
-    for method, path in (("GET", f"/api/v1/privacy/export?email={EMAIL}"), ("POST", "/api/v1/privacy/erase"),
+    for method, path in (("POST", "/api/v1/privacy/export"), ("POST", "/api/v1/privacy/erase"),
                          ("POST", "/api/v1/privacy/lift")):
-        r = client.request(method, path, json={"email": EMAIL} if method == "POST" else None)
+        r = client.request(method, path, json={"email": EMAIL})
         assert r.status_code == 401 and r.json()["code"] == "token_missing"
 
 
@@ -97,14 +107,15 @@ def test_every_other_role_is_refused_403_and_nothing_is_erased(app: FastAPI, run
     assert "/privacy" not in c.get("/").text  # no menu entry either
     r = c.get("/privacy")
     assert r.status_code == 403 and "cannot open the privacy desk" in r.text and "admin" in r.text
-    assert c.get(f"/privacy/export?email={EMAIL}").status_code == 403
     token = csrf_of(c)
+    assert c.post("/privacy/export", data={"csrf_token": token, "email": EMAIL}).status_code == 403
+    assert c.post("/privacy", data={"csrf_token": token, "email": EMAIL}).status_code == 403
     r = c.post("/privacy/erase", data={"csrf_token": token, "email": EMAIL, "confirmation": "ERASE"})
     assert r.status_code == 403
     r = c.post("/privacy/lift", data={"csrf_token": token, "kind": "email", "digest": "0" * 64, "reason": "x"})
     assert r.status_code == 403
     full = api_token_for(runtime, people[role])
-    r = c.get(f"/api/v1/privacy/export?email={EMAIL}", headers=bearer(full))
+    r = c.post("/api/v1/privacy/export", json={"email": EMAIL}, headers=bearer(full))
     assert r.status_code == 403 and r.json()["code"] == "role_forbidden"
     r = c.post("/api/v1/privacy/erase", json={"email": EMAIL}, headers=bearer(full))
     assert r.status_code == 403 and r.json()["code"] == "role_forbidden"
@@ -121,26 +132,29 @@ def test_admins_see_it_in_the_menu(admin: Any) -> None:
 
 # ---------------------------------------------------------------- finding a person, what is held
 def test_a_tagged_address_finds_both_records_with_counts_per_area(admin: Any, zofia: dict[str, Any]) -> None:
-    r = admin.get("/privacy", params={"email": "Zofia.Quillfeather+newsletter@nimbus-orbital.io"})
+    r = find(admin, email="Zofia.Quillfeather+newsletter@nimbus-orbital.io")
     assert r.status_code == 200
     assert f"contact {zofia['zofia']}" in r.text and f"contact {zofia['events']}" in r.text
     counts = dict(re.findall(r"<td>([^<]+)</td><td class=\"num\">(\d+)</td>", r.text))
     assert counts["Contact records"] == "2" and counts["Touchpoints"] == "2" and counts["Disputes"] == "1"
     assert counts["Notification messages"] == "3" and counts["Import runs mentioning them"] == "1"
-    assert "Download export (JSON)" in r.text and "/privacy/export?email=Zofia.Quillfeather%2Bnewsletter" in r.text
+    assert "Download export (JSON)" in r.text and 'action="/privacy/export"' in r.text
+    assert 'name="email" value="Zofia.Quillfeather+newsletter@nimbus-orbital.io"' in r.text
+    assert "?email=" not in r.text  # no link carries the address in its URL
     assert 'action="/privacy/erase"' in r.text
 
 
 def test_people_without_an_email_are_found_by_contact_id_or_crm_record(admin: Any, zofia: dict[str, Any]) -> None:
-    r = admin.get("/privacy", params={"contact_id": str(zofia["bo"])})
+    r = find(admin, contact_id=str(zofia["bo"]))
     assert r.status_code == 200 and "Bo Lind" in r.text
-    r = admin.get("/privacy", params={"source": "hubspot", "external_id": EXTERNAL_ID})
+    r = find(admin, source="hubspot", external_id=EXTERNAL_ID)
     assert r.status_code == 200 and "Zofia Quillfeather" in r.text and f"contact {zofia['zofia']}" in r.text
     assert f'name="external_id" value="{EXTERNAL_ID}"' in r.text
     # the CRM record is one of two records of Zofia's mailbox: the page says so and links the e-mail search
     assert f"other contact record(s) (contact {zofia['events']})" in r.text
-    assert 'href="/privacy?email=zofia.quillfeather%40nimbus-orbital.io"' in r.text
-    assert "same-mailbox" not in admin.get("/privacy", params={"email": EMAIL}).text
+    assert 'name="email" value="zofia.quillfeather@nimbus-orbital.io"><button type="submit" class="btn btn-link" ' \
+        'id="search-by-email"' in r.text
+    assert "same-mailbox" not in find(admin, email=EMAIL).text
 
 
 @pytest.mark.parametrize(("params", "status", "message"), [
@@ -151,18 +165,22 @@ def test_people_without_an_email_are_found_by_contact_id_or_crm_record(admin: An
     ({"contact_id": "999999"}, 404, "No contact with id 999999"),
     ({"source": "hubspot", "external_id": "HS-0"}, 404, "No contact with external id HS-0 in hubspot"),
     ({"email": EMAIL, "contact_id": "1"}, 422, "Name the person one way"),
-    ({"source": "hubspot", "external_id": "HS\x00770451"}, 422, "holds a NUL character"),
 ])
 def test_a_search_that_finds_nobody_says_so_at_its_status(admin: Any, zofia: dict[str, Any], params: dict[str, str],
                                                          status: int, message: str) -> None:
-    r = admin.get("/privacy", params=params)
+    r = find(admin, **params)
     assert r.status_code == status, r.text
     assert message in r.text and 'role="alert"' in r.text
     assert "Find a person" in r.text and "What is held" not in r.text
 
 
+def test_a_nul_in_the_find_form_is_refused_at_the_edge(admin: Any, zofia: dict[str, Any]) -> None:
+    r = find(admin, source="hubspot", external_id="HS\x00770451")
+    assert r.status_code == 422 and "contains a NUL character" in r.text
+
+
 def test_the_export_downloads_everything_held_as_json(admin: Any, zofia: dict[str, Any]) -> None:
-    r = admin.get("/privacy/export", params={"email": TAGGED})
+    r = export_form(admin, email=TAGGED)
     assert r.status_code == 200
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["content-disposition"].startswith("attachment; filename=\"revteam-personal-data-contact-")
@@ -174,7 +192,9 @@ def test_the_export_downloads_everything_held_as_json(admin: Any, zofia: dict[st
     assert hubspot["handoffs"][0]["reject_note"].endswith(f"({EMAIL})")
     assert len(data["outbox_messages"]) == 3 and len(data["import_runs"]) == 1
     assert data["mentions"]["content_usage"][0]["note"].startswith("sent to zofia")
-    assert admin.get("/privacy/export").status_code == 422  # nobody named
+    assert export_form(admin).status_code == 422  # nobody named
+    assert admin.get("/privacy/export", params={"email": TAGGED}).status_code == 405  # never in a URL
+    assert admin.get("/privacy", params={"email": TAGGED}).text.count("What is held") == 0
 
 
 # ---------------------------------------------------------------- erase
@@ -228,7 +248,7 @@ def test_erase_then_the_person_is_gone_and_only_hashes_are_shown(admin: Any, run
     assert page.text.count(people["admin"].name) >= 4  # the menu, and "by" on each tombstone
     for _kind, digest in digests(runtime):
         assert f'title="{digest}">{digest[:12]}…' in page.text
-    assert admin.get("/privacy", params={"email": EMAIL}).status_code == 404
+    assert find(admin, email=EMAIL).status_code == 404
 
 
 # ---------------------------------------------------------------- lift
@@ -288,21 +308,22 @@ def test_export_over_the_api_needs_an_admin_full_token(app: FastAPI, runtime: Ru
     c = new_client(app)
     url = "/api/v1/privacy/export"
     for scope in ("read", "ingest"):
-        r = c.get(url, params={"email": EMAIL}, headers=bearer(api_token_for(runtime, people["admin"], scope=scope)))
+        r = c.post(url, json={"email": EMAIL}, headers=bearer(api_token_for(runtime, people["admin"], scope=scope)))
         assert r.status_code == 403 and r.json()["code"] == "token_scope", scope
         assert "zofia" not in r.text.lower()
     full = bearer(api_token_for(runtime, people["admin"]))
-    r = c.get(url, params={"email": TAGGED}, headers=full)
+    assert c.get(url, params={"email": TAGGED}, headers=full).status_code == 405  # never in a URL
+    r = c.post(url, json={"email": TAGGED}, headers=full)
     assert r.status_code == 200
     data = r.json()
     assert {c["contact"]["email"] for c in data["contacts"]} == {EMAIL, TAGGED}
     assert set(data) == {"contacts", "outbox_messages", "audit_entries", "owner_changes", "import_runs", "mentions"}
-    r = c.get(url, params={"source": "hubspot", "external_id": EXTERNAL_ID}, headers=full)
+    r = c.post(url, json={"source_system": "hubspot", "external_id": EXTERNAL_ID}, headers=full)
     assert [c["contact"]["id"] for c in r.json()["contacts"]] == [zofia["zofia"]]
     for params, status, code in (({}, 422, "person_required"), ({"email": "x@nowhere.io"}, 404, "contact_not_found"),
-                                 ({"contact_id": "0"}, 422, None), ({"contact_id": str(2**31)}, 422, None),
-                                 ({"contact_id": "abc"}, 422, None)):
-        r = c.get(url, params=params, headers=full)
+                                 ({"contact_id": 0}, 422, None), ({"contact_id": 2**31}, 422, None),
+                                 ({"contact_id": "abc"}, 422, None), ({"email": EMAIL, "color": "red"}, 422, None)):
+        r = c.post(url, json=params, headers=full)
         assert r.status_code == status, (params, r.text)
         if code:
             assert r.json()["code"] == code
@@ -319,7 +340,7 @@ def test_erase_and_lift_over_the_api(app: FastAPI, runtime: Runtime, people: dic
                          ({"email": "x@nowhere.io"}, 404)):
         assert c.post("/api/v1/privacy/erase", json=body, headers=full).status_code == status, body
     r = c.post("/api/v1/privacy/erase", json={"email": EMAIL + "\x00"}, headers=full)
-    assert r.status_code == 422 and r.json()["code"] == "bad_text"  # refused at the edge, before the use case
+    assert r.status_code == 422 and r.json()["code"] == "bad_text"  # refused at the edge (web/deps.py)
     assert state(runtime) == before
     r = c.post("/api/v1/privacy/erase", json={"source_system": "hubspot", "external_id": EXTERNAL_ID}, headers=full)
     assert r.status_code == 200 and r.json()["erased_contact_ids"] == [zofia["zofia"]]
@@ -342,12 +363,13 @@ def test_erase_and_lift_over_the_api(app: FastAPI, runtime: Runtime, people: dic
 
 def test_the_openapi_description_lists_the_privacy_routes_and_their_statuses(app: FastAPI) -> None:
     paths = app.openapi()["paths"]
-    for path, method in (("/api/v1/privacy/export", "get"), ("/api/v1/privacy/erase", "post"),
+    for path, method in (("/api/v1/privacy/export", "post"), ("/api/v1/privacy/erase", "post"),
                          ("/api/v1/privacy/lift", "post")):
         op = paths[path][method]
         assert {"200", "401", "403", "404", "422"} <= set(op["responses"]), path
         assert op["security"] == [{"bearerAuth": []}]
-    assert "full" in paths["/api/v1/privacy/export"]["get"]["responses"]["403"]["description"]
+    assert "full" in paths["/api/v1/privacy/export"]["post"]["responses"]["403"]["description"]
+    assert "get" not in paths["/api/v1/privacy/export"]
 
 
 # ---------------------------------------------------------------- both databases
@@ -377,8 +399,8 @@ def test_the_page_erases_on_sqlite_and_postgresql(app_on: tuple[FastAPI, Runtime
     page = c.get("/privacy")
     assert page.text.count('action="/privacy/lift"') == 3 and "Root Admin" in page.text
     full = bearer(api_token_for(rt, root))
-    r = c.get("/api/v1/privacy/export", params={"external_id": "HS\x00", "source": "hubspot"}, headers=full)
-    assert r.status_code == 422 and r.json()["code"] == "bad_characters"  # PostgreSQL would refuse the NUL
-    r = c.get("/api/v1/privacy/export", params={"email": EMAIL}, headers=full)
+    r = c.post("/api/v1/privacy/export", json={"external_id": "HS\x00", "source_system": "hubspot"}, headers=full)
+    assert r.status_code == 422 and r.json()["code"] == "bad_text"  # refused at the edge: PostgreSQL would refuse the NUL
+    r = c.post("/api/v1/privacy/export", json={"email": EMAIL}, headers=full)
     assert r.status_code == 404
     assert json.loads(r.text)["code"] == "contact_not_found"

@@ -100,7 +100,7 @@ def is_login_redirect(response: Any) -> bool:
 
 
 PUBLIC_ROUTES = {"login.form", "login.submit", "health"}
-# GET routes that answer 422 person_required when walked without naming a person (a privacy export)
+# routes that answer 422 person_required when walked without naming a person (a privacy export)
 NEEDS_A_PERSON = {"privacy.export", "api.privacy.export"}
 
 

@@ -60,8 +60,10 @@ def erase(email: str | None = EmailArg, contact_id: int | None = ContactIdOpt, s
     with runtime() as rt, rt.sessions() as s:
         ids = erase_person(s, email, contact_id=contact_id, source_system=source, external_id=external_id,
                            now=datetime.now(UTC), actor="cli", ledger=_ledger(rt))
-    console.print(f"Erased contact(s) {', '.join(map(str, ids))}; only hashes of their identity are kept, to stop "
-                  "re-imports.", highlight=False)
+    records = "1 contact record" if len(ids) == 1 else f"{len(ids)} contact records"
+    label = "contact id" if len(ids) == 1 else "contact ids"
+    console.print(f"Erased {records} of this person ({label} {', '.join(map(str, ids))}). Only hashes of their "
+                  "identity are kept, to stop re-imports.", highlight=False)
 
 
 @app.command("lift")

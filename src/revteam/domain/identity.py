@@ -2,7 +2,9 @@
 
 A contact is the same person when the normalised e-mail matches; where a source has no e-mail, its
 ``(source_system, external_id)`` pair identifies the contact. Normalising: trim, lower-case, and
-reject anything that is not ``local@domain.tld``. Before that the text is put in Unicode NFKC form
+reject anything that is not ``local@domain.tld``. A trailing dot of the domain (``ana@acme.com.``, the
+fully-qualified form) is dropped, and a quoted local part (``"ana"@acme.com``) is refused: both would
+otherwise reach the same mailbox as a different string. Before that the text is put in Unicode NFKC form
 (full-width ``ａｎａ＠ａｃｍｅ．ｃｏｍ`` becomes ``ana@acme.com``) and invisible characters (zero-width
 spaces and joiners, the byte-order mark, soft hyphens) are removed, so that a pasted or exported
 address cannot create a second person. Plus-addressing is kept (``ana+news@x.com`` is a distinct
@@ -40,6 +42,10 @@ def normalise_email(raw: str | None) -> str | None:
     email = clean_text(raw).strip().lower()
     if not email:
         return None
+    if email.startswith('"') or '"@' in email:
+        raise ValueError(f"{raw!r} has a quoted name before the @; revteam takes plain addresses only, "
+                         "e.g. ana@acme.com (write it without the quotes)")
+    email = email.rstrip(".") if email.count("@") == 1 else email  # ``ana@acme.com.``: the same mail domain
     if not _EMAIL.match(email) or len(email) > 254 or any(unicodedata.category(ch)[0] == "C" for ch in email):
         raise ValueError(f"{raw!r} is not an e-mail address; expected name@company.com")
     return email

@@ -5,10 +5,12 @@ A person is named by e-mail (every contact of that mailbox, whatever its ``+tag`
 (touches, stage changes and deals still count in funnels and attribution) but removes what identifies the
 person, following the column registry in ``privacy_columns``: the person's own rows are blanked (name,
 e-mail, title, external id, touch URLs and properties, handoff notes and context, dispute and vote text,
-score reasons, outbox messages about their handoffs, audit details), and the free-text logs (every outbox
+score reasons, outbox messages about their handoffs, audit details), the free-text logs (every outbox
 message, import-run errors and warnings, audit details, owner-change reasons, deal names, scoring
-reviews, content-usage notes) have the person's e-mail, names and external ids cut out. Tombstones
-(``tombstones``) keep hashed identities so no import brings the person back.
+reviews, content-usage notes, touch-reaction errors) have the person's e-mail, names and external ids
+cut out, and stored idempotent API answers and log-in throttles that mention them are deleted. Tombstones
+(``tombstones``) keep hashed identities so no import brings the person back. Erase, lift and re-apply take
+the ``imports`` lock (``claims.serialize``), so an import that is writing finishes before and is erased too.
 
 Example::
 
@@ -26,11 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, Table, cast, or_, select, update
+from sqlalchemy import String, Table, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from revteam.domain.identity import normalise_email, person_key
 from revteam.errors import InvalidInput, NotFound
+from revteam.services.claims import serialize
 from revteam.services.people import tombstones as ts
 from revteam.services.people.privacy_columns import COLUMNS, ERASED, OWNED_ROWS, Person
 from revteam.services.record.audit import record_audit
@@ -39,13 +42,8 @@ from revteam.store.models import (
     AuditEntry,
     Base,
     Contact,
-    ContactScore,
-    DealContact,
     Dispute,
-    DisputeVote,
     Handoff,
-    StageChange,
-    Touchpoint,
     User,
 )
 
@@ -75,7 +73,7 @@ def find_people(session: Session, *, email: str | None = None, contact_id: int |
     if external_id:
         q = select(Contact).where(Contact.external_id == external_id.strip())
         if source_system:
-            q = q.where(Contact.source_system == source_system.strip())
+            q = q.where(func.lower(Contact.source_system) == source_system.strip().lower())
         found = list(session.scalars(q.order_by(Contact.id)))
         if not found:
             where = f" in {source_system}" if source_system else ""
@@ -219,6 +217,30 @@ def _scrub_columns(name: str) -> list[str]:
     return [col for col, rule in COLUMNS[name].items() if rule.scrub]
 
 
+def _drop_columns(name: str) -> list[str]:
+    return [col for col, rule in COLUMNS[name].items() if rule.drop]
+
+
+def _readable(value: Any) -> Any:
+    """A stored value as text a pattern can search: bytes decoded, a JSON document parsed."""
+    if isinstance(value, bytes | memoryview):
+        value = bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return [value, json.loads(value)]  # JSON answers escape non-ASCII names (``\u00e9``)
+        except ValueError:
+            return value
+    return value
+
+
+def _to_drop(session: Session, name: str, ids: Identifiers) -> list[dict[str, Any]]:
+    """Rows of ``name`` whose ``drop`` columns mention the person (read whole: binary answers, short-lived)."""
+    cols = _drop_columns(name)
+    t = _table(name)
+    return [dict(r) for r in session.execute(select(t)).mappings()
+            if any(ids.found_in(_readable(r[c])) for c in cols)]
+
+
 # --- export ----------------------------------------------------------------------------------------
 
 
@@ -246,43 +268,43 @@ def export_person(session: Session, email: str | None = None, *, contact_id: int
                      "errors": [e for e in (r["errors"] or []) if ids.found_in(e)],
                      "warnings": [w for w in (r["warnings"] or []) if ids.found_in(w)]})
     out["import_runs"] = runs
-    for table in ("deals", "scoring_reviews", "content_usage"):
+    for table in ("deals", "scoring_reviews", "content_usage", "touch_reactions", "absences", "scoring_models",
+                  "sla_agreements"):
         out.setdefault("mentions", {})[table] = [dict(r) for r in _mentioning(session, table, _scrub_columns(table), ids)]
+    for table in sorted(n for n in COLUMNS if _drop_columns(n)):
+        out["mentions"][table] = [{k: (bytes(v).decode("utf-8", "replace") if isinstance(v, bytes | memoryview) else v)
+                                   for k, v in r.items()} for r in _to_drop(session, table, ids)]
     return out
 
 
+def _own_rows(session: Session, name: str, p: Person, *order: str) -> list[dict[str, Any]]:
+    """Every column of the person's rows of ``name``, found the way the erasure finds them (``OWNED_ROWS``)."""
+    t = _table(name)
+    q = select(t).where(OWNED_ROWS[name](t, p)).order_by(*[t.c[o] for o in order or [k.name for k in t.primary_key]])
+    return [dict(r) for r in session.execute(q).mappings()]
+
+
 def _export_contact(session: Session, c: Contact) -> dict[str, Any]:
-    touches = session.scalars(select(Touchpoint).where(Touchpoint.contact_id == c.id).order_by(Touchpoint.occurred_at))
-    changes = session.scalars(select(StageChange).where(StageChange.contact_id == c.id).order_by(StageChange.changed_at))
-    score = session.get(ContactScore, c.id)
-    handoffs = list(session.scalars(select(Handoff).where(Handoff.contact_id == c.id).order_by(Handoff.id)))
-    disputes = list(session.scalars(select(Dispute).where(Dispute.handoff_id.in_([h.id for h in handoffs])))) \
-        if handoffs else []
-    links = session.scalars(select(DealContact).where(DealContact.contact_id == c.id))
+    """One contact and its own rows, each area with every column of its table (nothing hand-picked)."""
+    p = _person(session, c.id)
+    deals = _table("deals")
+    links = _own_rows(session, "deal_contacts", p, "deal_id")
+    by_deal = {r["id"]: dict(r) for r in session.execute(select(deals).where(
+        deals.c.id.in_([link["deal_id"] for link in links]))).mappings()} if links else {}
+    votes = _own_rows(session, "dispute_votes", p, "dispute_id", "id")
+    scores = _own_rows(session, "contact_scores", p)
     return {
-        "contact": {k: getattr(c, k) for k in ("id", "email", "first_name", "last_name", "title", "persona", "consent",
-                                               "original_source", "stage", "stage_changed_at", "created_at",
-                                               "source_system", "external_id")},
+        "contact": _own_rows(session, "contacts", p)[0],
         "account": None if c.account is None else {"id": c.account.id, "name": c.account.name,
                                                     "domain": c.account.domain},
-        "touchpoints": [{"type": t.type, "channel": t.channel, "url": t.url, "occurred_at": t.occurred_at,
-                         "properties": t.properties, "source_system": t.source_system, "external_id": t.external_id}
-                        for t in touches],
-        "stage_changes": [{"from": s.from_stage, "to": s.to_stage, "at": s.changed_at, "reason": s.reason,
-                           "rule": s.actor_rule} for s in changes],
-        "deals": [{"id": dc.deal_id, "role": dc.role, "name": dc.deal.name, "stage": dc.deal.stage,
-                   "outcome": dc.deal.outcome, "amount": dc.deal.amount, "currency": dc.deal.currency} for dc in links],
-        "score": None if score is None else {"total": score.total, "fit": score.fit, "engagement": score.engagement,
-                                             "is_mql": score.is_mql, "reasons": score.reasons,
-                                             "scored_at": score.scored_at},
-        "handoffs": [{"id": h.id, "kind": h.kind, "status": h.status, "handed_at": h.handed_at,
-                      "reject_reason": h.reject_reason, "reject_note": h.reject_note,
-                      "routing_reason": h.routing_reason, "context": h.context} for h in handoffs],
-        "disputes": [{"id": d.id, "handoff_id": d.handoff_id, "opened_at": d.opened_at, "reason": d.reason,
-                      "outcome": d.outcome, "summary": d.summary,
-                      "votes": [{"choice": v.choice, "reason": v.reason, "voted_at": v.voted_at}
-                                for v in session.scalars(select(DisputeVote).where(DisputeVote.dispute_id == d.id))]}
-                     for d in disputes],
+        "touchpoints": _own_rows(session, "touchpoints", p, "occurred_at", "id"),
+        "stage_changes": _own_rows(session, "stage_changes", p, "changed_at", "id"),
+        "deals": [{**by_deal[link["deal_id"]], **{k: v for k, v in link.items() if k not in ("deal_id", "contact_id")}}
+                  for link in links],
+        "score": scores[0] if scores else None,
+        "handoffs": _own_rows(session, "handoffs", p),
+        "disputes": [{**d, "votes": [v for v in votes if v["dispute_id"] == d["id"]]}
+                     for d in _own_rows(session, "disputes", p)],
     }
 
 
@@ -295,6 +317,7 @@ def erase_person(session: Session, email: str | None = None, *, contact_id: int 
     """Erase the person everywhere and keep their tombstones; returns the erased contact ids."""
     ts.check_ledger(ledger)
     with transaction(session):
+        serialize(session, "imports")  # an import writing now finishes first; its rows are then erased too
         people = _locked(session, find_people(session, email=email, contact_id=contact_id,
                                               source_system=source_system, external_id=external_id))
         stones = _erase(session, people, now=now, actor=actor, actor_user_id=actor_user_id)
@@ -341,6 +364,12 @@ def _erase(session: Session, people: list[Contact], *, now: datetime, actor: str
         for row in list(_mentioning(session, name, cols, ids)):
             session.execute(update(t).where(*[k == row[k.name] for k in pk])
                             .values(**{col: ids.scrub(row[col]) for col in cols}))
+    for name in sorted(n for n in COLUMNS if _drop_columns(n)):
+        t = _table(name)
+        (pk,) = t.primary_key.columns
+        doomed = [r[pk.name] for r in _to_drop(session, name, ids)]
+        if doomed:
+            session.execute(delete(t).where(pk.in_(doomed)))
     for c in people:
         record_audit(session, at=now, actor=actor, actor_user_id=actor_user_id, action="contact.erased",
                      entity="contact", entity_id=c.id, detail={"tombstones": len(added)})
@@ -367,6 +396,7 @@ def _lift(session: Session, stones: list[ts.Tombstone], *, reason: str, now: dat
                            "Nothing was lifted.", code="reason_required")
     ts.check_ledger(ledger)
     with transaction(session):
+        serialize(session, "imports")  # the same lock as imports and erasures: one at a time
         removed = ts.remove_tombstones(session, stones)
         if not removed:
             raise NotFound("No erasure is recorded for that person.", code="tombstone_not_found")
@@ -392,6 +422,7 @@ def reapply_tombstones(session: Session, path: Path, *, now: datetime, actor: st
     """After restoring a backup: put back the tombstones of ``path`` and erase again whoever they match."""
     stones = ts.read_ledger(path)
     with transaction(session):
+        serialize(session, "imports")  # as an erasure: an import writing now finishes first
         added = ts.add_tombstones(session, stones)
         session.flush()
         wanted = {(t.kind, t.digest) for t in stones}
@@ -422,7 +453,7 @@ _AREAS: tuple[tuple[str, str], ...] = (
     ("audit_entries", "Audit entries"),
     ("owner_changes", "Owner changes"),
     ("import_runs", "Import runs mentioning them"),
-    ("mentions", "Other mentions (deal names, scoring reviews, content notes)"),
+    ("mentions", "Other mentions (deal names, scoring reviews, content notes, stored API answers, log-in limits)"),
 )
 
 
@@ -440,7 +471,7 @@ class PersonRef:
                 "external_id": self.external_id}
 
     def params(self) -> dict[str, str]:
-        """The same reference as URL query parameters (the export link, the erase form)."""
+        """The same reference as form fields (the hidden fields of the export and erase forms)."""
         out = {"email": self.email, "contact_id": None if self.contact_id is None else str(self.contact_id),
                "source": self.source_system, "external_id": self.external_id}
         return {k: v for k, v in out.items() if v}

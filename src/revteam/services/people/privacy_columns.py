@@ -1,18 +1,18 @@
 """Where a person's data can be, column by column: the one registry erasure and export follow.
 
-Every text or JSON column of a table that belongs to a contact (the contact row itself and every table
-that references it, directly or through a handoff or a dispute) and of the free-text logs (outbox,
-import runs, audit log, owner changes) is named here with one rule:
+Every text, JSON or binary column of EVERY table is named here with one rule:
 
 ``blank``     on the person's own rows the column is overwritten with this value (``None`` or a marker);
 ``scrub``     in every row of the table, the person's e-mail (any ``+tag``), names and external ids are
               cut out of the text (or out of every string inside the JSON) and replaced by ``(erased)``;
-``keep``      declared not personal, with the reason (a stage key, a code, an id).
+``drop``      a row whose column mentions the person is deleted (a stored idempotent API answer, which
+              is binary and only replays a request; a log-in throttle keyed by their address);
+``keep``      declared not personal, with the reason (a stage key, a code, an id, a team member's data).
 
 A column may be blanked on the person's rows and scrubbed everywhere else (an outbox message about the
 person's handoff is blanked; a daily digest that lists them among others is scrubbed).
-``tests/privacy/test_schema_walk.py`` walks ``Base.metadata`` and fails when a text/JSON column of such a
-table is missing here, so a new column cannot be forgotten. Example: adding ``handoffs.call_notes``
+``tests/privacy/test_schema_walk.py`` walks ``Base.metadata`` and fails when a text, JSON
+or binary column of any table is missing here, so a new column cannot be forgotten. Example: adding ``handoffs.call_notes``
 fails that test until it is registered, say as ``blank(None)`` (erased with the person).
 """
 
@@ -22,7 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, MetaData, String, Table, and_, false, or_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    and_,
+    false,
+    or_,
+)
 
 ERASED = "(erased)"
 
@@ -33,6 +43,7 @@ class Rule:
     blanks: bool = False
     scrub: bool = False
     keep: str = ""
+    drop: bool = False
 
 
 def blank(value: Any = None, *, scrub: bool = False) -> Rule:
@@ -43,6 +54,11 @@ def blank(value: Any = None, *, scrub: bool = False) -> Rule:
 def scrub() -> Rule:
     """The person's identifiers are cut out of this column in every row."""
     return Rule(scrub=True)
+
+
+def drop() -> Rule:
+    """A row whose value here mentions the person is deleted (nothing in it is worth keeping)."""
+    return Rule(drop=True)
 
 
 def keep(why: str) -> Rule:
@@ -99,6 +115,10 @@ LOG_TABLES = ("outbox", "import_runs", "audit_log", "owner_changes", "deals", "s
 _STAGE = "a lifecycle stage key"
 _SOURCE = "the name of a source system (crm, hubspot, api)"
 _EVENT_ID = "the sending system's event or record id, kept so a repeated event is recognised"
+_STAFF = "about a team member (a user of revteam), not about a contact"
+_SETUP = "configuration written by an admin (labels, codes, rules), not about a contact"
+_COMPANY = "about a company (an account), not about a person"
+_HASH = "a SHA-256 hash, never the clear value"
 
 COLUMNS: dict[str, dict[str, Rule]] = {
     "contacts": {
@@ -207,7 +227,58 @@ COLUMNS: dict[str, dict[str, Rule]] = {
     "content_usage": {
         "note": scrub(),
     },
+    "idempotent_requests": {
+        "body": drop(),  # a stored answer (a decision, a dispute) names the contact: the whole row goes
+        "path": drop(),
+        "key": drop(),  # the client's Idempotency-Key, free text
+        "caller": keep(_HASH + " of the caller's token or session"),
+        "fingerprint": keep(_HASH + " of the request"),
+        "method": keep("an HTTP method"),
+        "content_type": keep("a media type"),
+    },
+    "login_throttles": {
+        "key": drop(),  # account:<e-mail> (a contact may also have been a user) or address:<ip>
+    },
+    "touch_reactions": {
+        "last_error": scrub(),
+        "source_system": keep(_SOURCE),
+        "contact_ids": keep("a list of contact ids"),
+    },
+    "absences": {"reason": scrub()},
+    "scoring_models": {"body_toml": keep(_SETUP), "name": keep(_SETUP), "note": scrub()},
+    "sla_agreements": {"text": scrub(), "terms": keep(_SETUP), "committee": keep("a list of user ids")},
+    "accounts": {c: keep(_COMPANY) for c in ("source_system", "external_id", "name", "domain", "industry",
+                                               "size_band", "region", "segment")},
+    "api_tokens": {"name": keep(_STAFF), "prefix": keep("the first characters of a token, to tell tokens apart"),
+                   "token_hash": keep(_HASH), "scope": keep("a token scope")},
+    "campaigns": {c: keep("a marketing campaign") for c in ("source_system", "external_id", "name", "channel",
+                                                              "type")},
+    "content_assets": {c: keep("a content asset (a page, a white paper)") for c in
+                       ("source_system", "external_id", "title", "type", "category", "status", "url")},
+    "data_changes": {c: keep("a table or column name and a change kind") for c in ("table_name", "kind", "column")},
+    "data_versions": {"table_name": keep("a table name")},
+    "deal_stage_changes": {"from_stage": keep("a pipeline stage"), "to_stage": keep("a pipeline stage"),
+                           "source": keep(_SOURCE)},
+    "erased_external_ids": {"digest": keep(_HASH + " (a tombstone)")},
+    "erased_identities": {"email_sha256": keep(_HASH + " (a tombstone)")},
+    "lifecycle_stages": {c: keep(_SETUP) for c in ("key", "label", "kind")},
+    "notification_groups": {"name": keep(_SETUP), "event": keep("a notification event"),
+                            "channel": keep("a delivery channel"), "target": keep(_STAFF + ": a team inbox")},
+    "notification_prefs": {"event": keep("a notification event"), "channels": keep("a list of channels")},
+    "reject_reasons": {"code": keep(_SETUP), "label": keep(_SETUP)},
+    "rep_profiles": {c: keep(_STAFF) for c in ("tz", "opens", "closes", "weekdays", "regions", "segments")},
+    "routing_credits": {"pool": keep("the name of a routing pool")},
+    "routing_rules": {c: keep(_SETUP) for c in ("strategy", "label", "match", "pool", "for_role")},
+    "sla_signoffs": {"side": keep("marketing or sales")},
+    "targets": {"metric": keep("a metric name")},
+    "teams": {"name": keep(_STAFF), "function": keep(_STAFF)},
+    "user_channels": {"channel": keep("a delivery channel"), "target": keep(_STAFF + ": their own address")},
+    "users": {"email": keep(_STAFF), "name": keep(_STAFF), "role": keep("a role"),
+              "password_hash": keep(_HASH + " (argon2) of a password")},
+    "web_sessions": {"token_hash": keep(_HASH), "csrf_token": keep("a random token")},
 }
+
+_TEXT = (String, JSON, LargeBinary)
 
 
 def tables_with_people(metadata: MetaData) -> set[str]:
@@ -224,10 +295,10 @@ def tables_with_people(metadata: MetaData) -> set[str]:
 
 
 def unregistered_columns(metadata: MetaData) -> list[str]:
-    """``table.column`` of every text or JSON column that could hold personal data but has no rule here."""
+    """``table.column`` of every text, JSON or binary column of any table that has no rule here."""
     missing = []
-    for name in sorted(tables_with_people(metadata)):
+    for name in sorted(metadata.tables):
         for col in metadata.tables[name].columns:
-            if isinstance(col.type, (String, JSON)) and col.name not in COLUMNS.get(name, {}):
+            if isinstance(col.type, _TEXT) and col.name not in COLUMNS.get(name, {}):
                 missing.append(f"{name}.{col.name}")
     return missing

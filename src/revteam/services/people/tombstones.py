@@ -5,7 +5,8 @@ Two kinds of hashed identity are kept, never the clear value:
 ``email``        ``person_digest(address)``: SHA-256 of the mailbox without its ``+tag`` (rows erased
                  before tags were ignored hold SHA-256 of the lower-cased address, the same value for an
                  untagged address), table ``erased_identities``;
-``external_id``  SHA-256 of ``"<source_system>\\x1f<external_id>"``, table ``erased_external_ids``.
+``external_id``  SHA-256 of ``"<source_system>\\x1f<external_id>"`` (source trimmed and lower-cased, so
+                 ``--source HubSpot`` is ``hubspot``), table ``erased_external_ids``.
 
 Imports ask ``erased_identity`` before creating a contact and refuse the row with a message when either
 matches. An admin may lift a tombstone (``revteam privacy lift``, audited). Because a database backup is
@@ -42,7 +43,14 @@ _CACHE = "revteam.privacy.tombstones"
 
 
 def external_digest(source_system: str, external_id: str) -> str:
-    return hashlib.sha256(f"{source_system.strip()}\x1f{external_id.strip()}".encode()).hexdigest()
+    """SHA-256 of the CRM record; source names compare trimmed and lower-cased (``HubSpot`` is ``hubspot``)."""
+    return hashlib.sha256(f"{source_system.strip().lower()}\x1f{external_id.strip()}".encode()).hexdigest()
+
+
+def _external_digests(source_system: str, external_id: str) -> set[str]:
+    """The digest, and the one kept before source names were lower-cased (the source as it was written)."""
+    older = hashlib.sha256(f"{source_system.strip()}\x1f{external_id.strip()}".encode()).hexdigest()
+    return {external_digest(source_system, external_id), older}
 
 
 def email_tombstone(email: str) -> str:
@@ -109,7 +117,7 @@ def erased_identity(session: Session, *, email: str | None, source_system: str |
         if digests & emails:
             return ErasedMatch(None, "the e-mail belongs to a person who asked to be erased; remove the row (their "
                                "data is not kept). An admin can lift the erasure with `revteam privacy lift --email ...`")
-    if source_system and external_id and external_digest(source_system, external_id) in externals:
+    if source_system and external_id and _external_digests(source_system, external_id) & externals:
         return ErasedMatch(None, f"the {source_system} external id belongs to a person who asked to "
                            "be erased; remove the row. An admin can lift it with `revteam privacy lift --source "
                            f"{source_system} --external-id ...`")
@@ -172,7 +180,7 @@ def stones_for(*, email: str | None, source_system: str | None, external_id: str
     if external_id:
         if not source_system:
             raise InvalidInput("Say which system the external id comes from (--source crm).", code="source_required")
-        out.append(Tombstone("external_id", external_digest(source_system, external_id), at))
+        out += [Tombstone("external_id", d, at) for d in sorted(_external_digests(source_system, external_id))]
     if not out:
         raise InvalidInput("Name the person by e-mail or by source system and external id.", code="person_required")
     return out
@@ -266,5 +274,5 @@ def contact_digests(email: str | None, source_system: str | None, external_id: s
             pass
         out.append(("email", hashlib.sha256(email.strip().lower().encode()).hexdigest()))  # erased before +tags
     if source_system and external_id:
-        out.append(("external_id", external_digest(source_system, external_id)))
+        out += [("external_id", d) for d in sorted(_external_digests(source_system, external_id))]
     return out

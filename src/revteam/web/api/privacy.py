@@ -1,10 +1,10 @@
 """Personal data over the API (admins, ``full`` tokens only): export a person, erase them, lift an erasure.
 
-An export is personal data, so unlike every other GET route a ``read`` token may not call it (and an
-``ingest`` token may not either): only a ``full`` token of an admin. Erasing needs no typed confirmation
+An export is personal data: only a ``full`` token of an admin may ask for it, and it is a POST with the
+person in a JSON body, so the address never appears in a URL (access logs, proxies). Erasing needs no typed confirmation
 over the API (the call is the intent; the page asks for one). Example::
 
-    curl -H "Authorization: Bearer $TOKEN" "$URL/api/v1/privacy/export?email=ana%2Bnews@acme.com"
+    curl -H "Authorization: Bearer $TOKEN" -d '{"email": "ana+news@acme.com"}' "$URL/api/v1/privacy/export"
     curl -H "Authorization: Bearer $TOKEN" -d '{"email": "ana@acme.com"}' "$URL/api/v1/privacy/erase"
     curl -H "Authorization: Bearer $TOKEN" -d '{"email": "ana@acme.com", "reason": "asked to come back"}' \
          "$URL/api/v1/privacy/lift"
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from revteam.services.people.privacy import (
@@ -50,7 +50,7 @@ class PersonalDataExport(BaseModel):
     mentions: dict[str, list[dict[str, Any]]] = Field(description="Deals, scoring reviews and content notes naming them")
 
 
-class EraseIn(BaseModel):
+class PersonIn(BaseModel):
     """Name the person one way: `email`, `contact_id`, or `external_id` (with `source_system`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,6 +58,9 @@ class EraseIn(BaseModel):
     contact_id: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None
     source_system: Source = None
     external_id: ExternalId = None
+
+
+EraseIn = PersonIn
 
 
 class ErasedOut(BaseModel):
@@ -86,15 +89,13 @@ def _ledger(settings: Any) -> Path | None:
     return Path(settings.privacy_ledger) if settings.privacy_ledger else None
 
 
-@router.get("/export", name="api.privacy.export", response_model=PersonalDataExport,
-            summary="Everything held about a person (admins, full tokens)")
-def export(db: SessionDep, me: CurrentUser,
-           email: Annotated[str | None, Query(max_length=254)] = None,
-           contact_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-           source: Annotated[str | None, Query(max_length=60)] = None,
-           external_id: Annotated[str | None, Query(max_length=254)] = None) -> Any:
-    """Give exactly one of `email`, `contact_id` or `external_id` (with `source`); 422 `person_required` else."""
-    return export_person(db, email, contact_id=contact_id, source_system=source, external_id=external_id)
+@router.post("/export", name="api.privacy.export", response_model=PersonalDataExport,
+             summary="Everything held about a person (admins, full tokens)")
+def export(body: PersonIn, db: SessionDep, me: CurrentUser) -> Any:
+    """Give exactly one of `email`, `contact_id` or `external_id` (with `source_system`); 422 `person_required`
+    else. Writes nothing; a POST so that the person is never part of the URL."""
+    return export_person(db, body.email, contact_id=body.contact_id, source_system=body.source_system,
+                         external_id=body.external_id)
 
 
 @router.post("/erase", name="api.privacy.erase", response_model=ErasedOut,

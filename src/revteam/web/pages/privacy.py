@@ -2,9 +2,11 @@
 
 The same capability as ``revteam privacy export|erase|lift`` for an admin who does not use the CLI:
 
-* ``GET /privacy?email=ana+news@acme.com`` (or ``contact_id=42``, or ``source=hubspot&external_id=901``)
-  shows who was found and counts per area of the export, with the list of tombstones (hashes only);
-* ``GET /privacy/export?...`` downloads the export as JSON (``Cache-Control: no-store``);
+* ``GET /privacy`` shows the find form and the list of tombstones (hashes only);
+* ``POST /privacy`` (form ``email=ana+news@acme.com``, or ``contact_id=42``, or ``source=hubspot`` +
+  ``external_id=901``) shows who was found and counts per area of the export;
+* ``POST /privacy/export`` (the same fields) downloads the export as JSON (``Cache-Control: no-store``).
+  Both are POST forms with the CSRF token so the address never appears in a URL (access logs, proxies);
 * ``POST /privacy/erase`` erases after a typed confirmation (the person's e-mail or the word ERASE);
 * ``POST /privacy/lift`` lifts one tombstone picked from the list, with a reason for the audit log.
 
@@ -16,9 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -41,7 +42,6 @@ NOTICES = {
     "erased": "Erased. Only hashes of their identity are kept (below), so no import brings them back.",
     "lifted": "Erasure lifted; the person may be imported again. The reason is in the audit log.",
 }
-Text = Annotated[str, Query(max_length=254)]
 FormText = Annotated[str, Form(max_length=254)]
 
 
@@ -68,7 +68,6 @@ def _page(request: Request, db: Session, ref: PersonRef | None = None, *, status
     context: dict[str, Any] = {
         "desk": desk,
         "held": desk.held,
-        "export_url": "/privacy/export?" + urlencode(desk.held.ref.params()) if desk.held else None,
         "form": form or {"email": "", "contact_id": "", "source": "", "external_id": ""},
         "notice": NOTICES.get(request.query_params.get("notice", "")),
         "error": error,
@@ -82,8 +81,13 @@ def _ledger(settings: Any) -> Path | None:
 
 
 @router.get("/privacy", name="privacy.page", response_class=HTMLResponse)
-def privacy_page(request: Request, db: SessionDep, me: CurrentUser, email: Text = "", contact_id: Text = "",
-                 source: Text = "", external_id: Text = "") -> HTMLResponse:
+def privacy_page(request: Request, db: SessionDep, me: CurrentUser) -> HTMLResponse:
+    return _page(request, db)
+
+
+@router.post("/privacy", name="privacy.find", response_class=HTMLResponse)
+def privacy_find(request: Request, db: SessionDep, me: CurrentUser, email: FormText = "", contact_id: FormText = "",
+                 source: FormText = "", external_id: FormText = "") -> HTMLResponse:
     form = {"email": email, "contact_id": contact_id, "source": source, "external_id": external_id}
     try:
         ref = person_ref(**form)
@@ -92,9 +96,9 @@ def privacy_page(request: Request, db: SessionDep, me: CurrentUser, email: Text 
     return _page(request, db, ref, form=form)
 
 
-@router.get("/privacy/export", name="privacy.export")
-def privacy_export(db: SessionDep, me: CurrentUser, email: Text = "", contact_id: Text = "", source: Text = "",
-                   external_id: Text = "") -> Response:
+@router.post("/privacy/export", name="privacy.export")
+def privacy_export(db: SessionDep, me: CurrentUser, email: FormText = "", contact_id: FormText = "",
+                   source: FormText = "", external_id: FormText = "") -> Response:
     ref = person_ref(email, contact_id, source, external_id) or PersonRef()  # nobody named: person_required (422)
     export = export_person(db, **ref.kwargs())
     ids = "-".join(str(c["contact"]["id"]) for c in export["contacts"])
