@@ -372,3 +372,15 @@ def test_a_key_stored_meanwhile_by_someone_else_fails_the_copy_like_an_insert(wo
         with pytest.raises(IntegrityError):
             insert_many(s, Touchpoint, [dict(row)])
         s.rollback()
+
+
+def test_touch_properties_in_a_file_are_bounded_to_16_kb(world, sessions, tmp_path):
+    blob = "x" * 20_000
+    path = write(tmp_path / "t.jsonl",
+                 '{"contact_email": "ana@acme-rockets.com", "type": "page_view", "occurred_at": "2026-01-02T10:00:00Z",'
+                 f' "properties": {{"blob": "{blob}"}}}}\n')
+    before = counts(sessions)
+    with pytest.raises(ImportRejected, match=r"row 1, column `properties`: `properties` is 20,\d{3} bytes of JSON; "
+                                             r"at most 16,384 bytes \(16 KB\) fit") as e:
+        do_import(sessions, "touchpoints", path)
+    assert e.value.errors[0].column == "properties" and counts(sessions) == before

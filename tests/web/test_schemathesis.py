@@ -326,3 +326,22 @@ def test_pages_refuse_a_nul_or_a_day_out_of_range_with_a_page(edge: tuple[Any, s
     assert r.status_code == 422, (r.status_code, r.text[:300])
     assert "text/html" in r.headers["content-type"]
     assert "NUL character" in r.text or "outside the years 1900-2199" in r.text
+
+
+PROPS_EVENT = '{"source_system": "website", "events": [{"event_id": "%s", "email": "ana@acme-rockets.com", ' \
+              '"type": "page_view", "occurred_at": "2026-03-10T10:00:00Z", "properties": {"blob": "%s"}}]}'
+
+
+def test_touch_properties_over_16_kb_are_refused(api: Any) -> None:
+    """A 2 MB string in ``properties`` was stored; now 422 naming the field and the bound (both databases)."""
+    r = api.post("/api/v1/touchpoints", content=(PROPS_EVENT % ("big-1", "x" * 2_000_000)).encode(),
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text[:300]
+    [err] = r.json()["details"]
+    assert err["column"] == "properties" and "at most 16,384 bytes (16 KB) fit" in err["message"], err
+    r = api.post("/api/v1/touchpoints", content=(PROPS_EVENT % ("big-2", "é" * 8_200)).encode(),
+                 headers={"Content-Type": "application/json"})  # 8,200 characters, 16,400 bytes: still too much
+    assert r.status_code == 422 and "16,41" in r.json()["details"][0]["message"], r.text[:300]
+    r = api.post("/api/v1/touchpoints", content=(PROPS_EVENT % ("small-1", "x" * 16_000)).encode(),
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
