@@ -384,3 +384,11 @@ def test_touch_properties_in_a_file_are_bounded_to_16_kb(world, sessions, tmp_pa
                                              r"at most 16,384 bytes \(16 KB\) fit") as e:
         do_import(sessions, "touchpoints", path)
     assert e.value.errors[0].column == "properties" and counts(sessions) == before
+
+
+def test_a_mapping_column_with_a_trailing_space_matches_the_trimmed_header(world, sessions, tmp_path):
+    """Headers are read trimmed (``Email `` is ``Email``); so are the mapping's column names."""
+    m = parse_mapping({"columns": {"E-mail ": "email"}}, "spaced")
+    report = do_import(sessions, "contacts", write(tmp_path / "c.csv", "E-mail ,first_name\nzoe@initech.com,Zoe\n"),
+                       mapping=m)
+    assert report.created == 1

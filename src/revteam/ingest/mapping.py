@@ -189,7 +189,8 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
             kind=data.get("kind"),
             source_system=data.get("source_system"),
             description=data.get("description", ""),
-            columns={str(k): _as_list(v) for k, v in data.get("columns", {}).items()},
+            # header names are read trimmed (readers.check_header), so the mapping's are too: "Email " = "email"
+            columns={str(k).strip(): _as_list(v) for k, v in data.get("columns", {}).items()},
             formats={str(k): str(v) for k, v in data.get("formats", {}).items()},
             values={str(k): dict(v) for k, v in data.get("values", {}).items()},
             defaults=dict(data.get("defaults", {})),

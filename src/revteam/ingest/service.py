@@ -123,9 +123,11 @@ def check_columns(spec: KindSpec, mapping: Mapping, columns: list[str]) -> None:
     required field and one of each identity group has a source. Linear in the number of columns."""
     absent = mapping.missing_source_columns(columns)
     if absent:
+        wanted = [a.split(" (")[0] for a in absent]
         raise InvalidInput(
             f"The {spec.kind} file has no column {'; '.join(absent)}, which the mapping {mapping.name!r} reads. "
-            f"Columns found: {_few(columns)}. Nothing was imported: rename the column, fix the mapping, or list "
+            f"Columns found: {_few(columns)}.{column_hints(columns, [w.strip(chr(39)) for w in wanted])} "
+            "Nothing was imported: rename the column, fix the mapping, or list "
             "the column in options.optional_columns if the file may lack it.",
             code="mapped_column_missing",
             details=[RowError(0, a.split(" (")[0].strip("'"), "mapped column missing from the file").to_dict()
@@ -139,12 +141,43 @@ def check_columns(spec: KindSpec, mapping: Mapping, columns: list[str]) -> None:
         if not provided & set(group):
             missing.append(" or ".join(group))
     if missing:
+        wanted = [name for m in missing for name in m.split(" or ")]
         raise InvalidInput(
             f"The {spec.kind} file has no column for: {', '.join(missing)}. "
-            f"Columns found: {_few(columns)}. Rename the columns or use a mapping (--mapping).",
+            f"Columns found: {_few(columns)}.{column_hints(columns, wanted)} Rename the columns or use a mapping "
+            "(--mapping).",
             code="missing_columns",
             details=[RowError(0, m, "required column missing").to_dict() for m in missing],
         )
+
+
+SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.split()).lower().replace(" ", "_")
+
+
+def column_hints(columns: list[str], wanted: list[str]) -> str:
+    """What the header probably means, for a missing-column message: another separator than the comma, or a
+    wanted column written with other case, spaces or underscores (``'Email '`` for ``email``). Linear."""
+    hints: list[str] = []
+    for sep, shown in SEPARATORS.items():
+        if any(sep in c for c in columns[:50]):
+            parts = {_folded(p) for c in columns[:50] for p in c.split(sep)}
+            if parts & {_folded(w) for w in wanted} or len(columns) == 1:
+                hints.append(f"The file looks separated by {shown}, not commas: save it as comma-separated CSV "
+                             "(in Excel: 'CSV UTF-8 (Comma delimited)') and import again.")
+                return " " + " ".join(hints)
+    folded = {}
+    for c in columns:
+        folded.setdefault(_folded(c), c)
+    for w in wanted:
+        near = folded.get(_folded(w))
+        if near is not None and near != w:
+            hints.append(f"The column {near!r} looks like {w!r}: names must match exactly (case, spaces), so "
+                         f"rename it to {w!r} or map it in a mapping.")
+    return (" " + " ".join(hints)) if hints else ""
 
 
 def _few(columns: list[str], n: int = 30) -> str:
@@ -237,7 +270,8 @@ class RowValidator:
             return None, errors, warnings
         for group in self.spec.one_of:
             if all(row.get(g) is None for g in group):
-                errors.append(RowError(n, group[0], f"give {' or '.join(group)}; the row has neither"))
+                hint = column_hints([str(k) for k in raw.values], list(group))  # a JSON key "email "?
+                errors.append(RowError(n, group[0], f"give {' or '.join(group)}; the row has neither{('.' + hint) if hint else ''}"))
         if not errors:
             problems = self.handler.check(row, self.stages)
             if not problems and self.now is not None:
