@@ -49,7 +49,7 @@ def formats_md() -> str:
             out += ["Each row needs " + "; ".join(" or ".join(f"`{g}`" for g in grp) for grp in spec.one_of) + ".", ""]
         out += ["| column | type | required | notes |", "|---|---|---|---|"]
         for f in spec.fields:
-            t = f.type + (f" ({', '.join(f.choices)})" if f.choices else "") + (f", ≤ {f.max_length} chars" if f.max_length else "")
+            t = f.type + (f" ({', '.join(f.choices)})" if f.choices else "") + (f", ≤ {f.max_length} {'bytes' if f.type == 'json' else 'chars'}" if f.max_length else "")
             notes = f.help + (f" Minimum {f.minimum:g}." if f.minimum is not None else "")
             out.append(f"| `{f.name}` | {t} | {'yes' if f.required else ''} | {notes.strip()} |")
         out.append("")

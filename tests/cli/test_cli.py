@@ -271,3 +271,31 @@ def test_bad_attribution_questions_exit_2_with_the_message(db_env, args, message
 def test_negative_seeds_and_no_months_are_refused_with_the_option_named(db_env, args, option):
     r = runner.invoke(app, args)
     assert r.exit_code == 2 and option in r.output and "Traceback" not in r.output
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request, db_env, monkeypatch):
+    """The CLI on SQLite (``db_env``) and on the test PostgreSQL database, freshly initialised."""
+    if request.param == "postgres":
+        from revteam.config import get_settings
+        from tests.conftest import POSTGRES_URL, _reset_postgres
+
+        _reset_postgres(request.getfixturevalue("postgres_engine"))
+        monkeypatch.setenv("REVTEAM_DATABASE_URL", POSTGRES_URL)
+        get_settings.cache_clear()
+    invoke("init")
+    return request.param
+
+
+@pytest.mark.parametrize("args,option", [
+    (["funnel", "--start", "0001-01-01"], "--start"),
+    (["funnel", "--end", "9999-12-31"], "--end"),
+    (["attribution", "--stage", "mql", "--start", "0001-01-01", "--end", "9999-12-31"], "--start"),
+    (["forecast", "--as-of", "9999-12-31"], "--as-of"),
+    (["forecast", "--as-of", "0001-01-01"], "--as-of"),
+])
+def test_a_day_outside_the_reported_years_exits_2_with_the_message(any_db, args, option):
+    r = runner.invoke(app, args)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"{option} '" in said and "outside the years 1900-2199" in said, r.output
+    assert "Traceback" not in r.output

@@ -53,6 +53,15 @@ CASES = [
     ("account_employees_fraction.csv", "accounts", None, "'12.5' is not a whole number"),
     ("campaign_cost_half_cent.csv", "campaigns", None, "'0.005' has 3 decimals"),
     ("campaign_ends_before_start.csv", "campaigns", None, "ends (2026-07-01) before it starts (2026-09-30)"),
+    ("bare_carriage_return.csv", "contacts", None, ("Row 2 (line 3) holds a carriage return (\\r) that does not end "
+                                                    "a line: the file has old Mac or mixed line endings. Save it with "
+                                                    "Windows (CRLF) or Unix (LF) line endings")),
+    ("old_mac_line_endings.csv", "contacts", None, "The header row holds a carriage return (\\r) that does not end"),
+    ("semicolon_separated.csv", "contacts", None, ("The file looks separated by ';', not commas: save it as "
+                                                   "comma-separated CSV")),
+    ("header_capitalised_with_space.csv", "contacts", None, ("The column 'Email' looks like 'email': names must "
+                                                             "match exactly (case, spaces), so rename it to 'email'")),
+    ("json_key_with_trailing_space.jsonl", "contacts", None, "The column 'email ' looks like 'email'"),
     ("touch_lone_surrogate.jsonl", "touchpoints", API, "`channel` contains a lone surrogate"),
     ("touch_nul_in_properties.jsonl", "touchpoints", API, "`properties` contains a NUL character"),
     ("touch_deep_json.jsonl", "touchpoints", API, "row 2: JSON nested deeper than 32 levels"),

@@ -81,6 +81,55 @@ def test_a_mapped_column_missing_from_the_file_is_refused_before_any_row(world, 
     assert do_import(sessions, "contacts", path, mapping=optional).created == 1
 
 
+OLIST_MQLS = Path(__file__).resolve().parents[2] / "examples" / "olist" / "mqls_as_contacts.toml"
+
+
+def test_a_json_line_without_a_key_the_mapping_reads_is_a_row_error(world, sessions, tmp_path):
+    """The first line has every key (the file-level check passes); a later one lacks first_contact_date: it
+    used to become an MQL dated at the import time, exit 0. Now a row error, unless the key is optional."""
+    from revteam.ingest.mapping import load_mapping
+
+    m = load_mapping(OLIST_MQLS)
+    text = ('{"mql_id": "m-1", "first_contact_date": "2026-01-03", "origin": "social"}\n'
+            '{"mql_id": "m-2", "origin": "social"}\n')
+    path = write(tmp_path / "m.jsonl", text)
+    with pytest.raises(ImportRejected, match="row 2, column `first_contact_date`: has no key 'first_contact_date' \\(for created_at\\)") as e:
+        do_import(sessions, "contacts", path, mapping=m, settings=SMALL)
+    assert e.value.errors[0].column == "first_contact_date" and "optional_columns" in e.value.errors[0].message
+    assert contact_count(sessions) == 1
+    m.options["optional_columns"] = ["first_contact_date"]
+    report = do_import(sessions, "contacts", path, mapping=m)
+    assert report.created == 2
+    assert [w.row for w in report.warnings if "import time" in w.message] == []  # no cell: nothing to warn about
+
+
+def test_an_empty_mapped_date_cell_warns_that_the_import_time_was_used(world, sessions, tmp_path):
+    from revteam.ingest.mapping import load_mapping
+
+    path = write(tmp_path / "m.csv", "mql_id,first_contact_date,origin\nm-1,2026-01-03,social\nm-2,,social\n")
+    report = do_import(sessions, "contacts", path, mapping=load_mapping(OLIST_MQLS))
+    assert report.created == 2
+    [w] = [w for w in report.warnings if w.column == "created_at"]
+    assert w.row == 2 and "`first_contact_date` is empty, so `created_at` is the import time" in w.message
+    assert "required_fields" in w.message
+    strict = load_mapping(OLIST_MQLS)
+    strict.options["required_fields"] = ["created_at"]
+    path2 = write(tmp_path / "m2.csv", "mql_id,first_contact_date,origin\nm-3,2026-01-03,social\nm-4,,social\n")
+    with pytest.raises(ImportRejected, match="row 2, column `created_at`: `created_at` is required \\(options.required_fields"):
+        do_import(sessions, "contacts", path2, mapping=strict)
+    assert contact_count(sessions) == 3
+
+
+def test_required_fields_must_name_fields():
+    from revteam.ingest.mapping import load_mapping
+    from revteam.ingest.service import KIND_SPECS
+
+    m = load_mapping(OLIST_MQLS)
+    m.options["required_fields"] = ["first_contact"]
+    with pytest.raises(InvalidInput, match="unknown field\\(s\\) first_contact"):
+        m.check_fields(KIND_SPECS["contacts"].names)
+
+
 def test_a_template_column_missing_from_the_file_is_refused(world, sessions, tmp_path):
     m = parse_mapping({"columns": {"mql_id": "contact_external_id", "at": "occurred_at"},
                        "templates": {"url": "olist:lp/{landing_page_id}"}, "defaults": {"type": "form_submit"}}, "t")
@@ -96,7 +145,8 @@ def test_short_rows_are_padded_only_when_the_mapping_says_so_with_a_warning(worl
     m = parse_mapping({"options": {"pad_short_rows": True}}, "pad")
     report = do_import(sessions, "contacts", path, mapping=m)
     assert report.created == 2
-    assert [(w.row, "pad_short_rows" in w.message) for w in report.warnings] == [(2, True)]
+    assert [(w.row, "pad_short_rows" in w.message) for w in report.warnings] == [(2, True), (2, False)]
+    assert "`created_at` is the import time" in report.warnings[1].message  # the padded cell was a date
 
 
 def test_long_rows_are_refused_but_trailing_empty_cells_are_not(world, sessions, tmp_path):
@@ -322,3 +372,23 @@ def test_a_key_stored_meanwhile_by_someone_else_fails_the_copy_like_an_insert(wo
         with pytest.raises(IntegrityError):
             insert_many(s, Touchpoint, [dict(row)])
         s.rollback()
+
+
+def test_touch_properties_in_a_file_are_bounded_to_16_kb(world, sessions, tmp_path):
+    blob = "x" * 20_000
+    path = write(tmp_path / "t.jsonl",
+                 '{"contact_email": "ana@acme-rockets.com", "type": "page_view", "occurred_at": "2026-01-02T10:00:00Z",'
+                 f' "properties": {{"blob": "{blob}"}}}}\n')
+    before = counts(sessions)
+    with pytest.raises(ImportRejected, match=r"row 1, column `properties`: `properties` is 20,\d{3} bytes of JSON; "
+                                             r"at most 16,384 bytes \(16 KB\) fit") as e:
+        do_import(sessions, "touchpoints", path)
+    assert e.value.errors[0].column == "properties" and counts(sessions) == before
+
+
+def test_a_mapping_column_with_a_trailing_space_matches_the_trimmed_header(world, sessions, tmp_path):
+    """Headers are read trimmed (``Email `` is ``Email``); so are the mapping's column names."""
+    m = parse_mapping({"columns": {"E-mail ": "email"}}, "spaced")
+    report = do_import(sessions, "contacts", write(tmp_path / "c.csv", "E-mail ,first_name\nzoe@initech.com,Zoe\n"),
+                       mapping=m)
+    assert report.created == 1

@@ -157,6 +157,13 @@ def test_people_without_an_email_are_found_by_contact_id_or_crm_record(admin: An
     assert "same-mailbox" not in find(admin, email=EMAIL).text
 
 
+def test_a_search_with_a_nul_is_refused_at_the_edge(admin: Any, zofia: dict[str, Any]) -> None:
+    """A NUL in any query parameter is refused before the page runs (``web/deps.py``): the 422 error page."""
+    r = admin.get("/privacy", params={"source": "hubspot", "external_id": "HS\x00770451"})
+    assert r.status_code == 422 and "external_id" in r.text and "contains a NUL character" in r.text
+    assert "What is held" not in r.text
+
+
 @pytest.mark.parametrize(("params", "status", "message"), [
     ({"email": "nobody@nowhere.io"}, 404, "No contact with e-mail nobody@nowhere.io"),
     ({"email": "not-an-address"}, 422, "e-mail"),

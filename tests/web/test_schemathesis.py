@@ -60,15 +60,15 @@ def _seed(url: str) -> tuple[Any, str, Any]:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str, Any]]:
     path: Path = tmp_path_factory.mktemp("schemathesis") / "api.db"
     app, token, runtime = _seed(f"sqlite:///{path}")
-    yield app, token
+    yield app, token, runtime
     runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def edge(request: pytest.FixtureRequest, seeded: tuple[Any, str]) -> Iterator[tuple[Any, str]]:
+def edge(request: pytest.FixtureRequest, seeded: tuple[Any, str, Any]) -> Iterator[tuple[Any, str, Any]]:
     """The seeded app on SQLite (the hunt's) and on PostgreSQL, for the pinned edge cases: ids past 2^31 only
     overflow on PostgreSQL."""
     if request.param == "sqlite":
@@ -89,7 +89,7 @@ def edge(request: pytest.FixtureRequest, seeded: tuple[Any, str]) -> Iterator[tu
     finally:
         engine.dispose()
     app, token, runtime = _seed(POSTGRES_URL)
-    yield app, token
+    yield app, token, runtime
     runtime.engine.dispose()
 
 
@@ -173,10 +173,10 @@ EVENT = '{"source_system": "website", "events": [{"event_id": "e-1", "email": "a
 
 
 @pytest.fixture(scope="module")
-def api(edge: tuple[Any, str]) -> Iterator[Any]:
+def api(edge: tuple[Any, str, Any]) -> Iterator[Any]:
     from tests.web.conftest import new_client
 
-    app, token = edge
+    app, token, _ = edge
     with new_client(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
 
@@ -268,3 +268,80 @@ def test_a_page_form_with_a_nul_is_refused(app: Any, runtime: Any, people: Any, 
     c = session_client(app, runtime, people["admin"])
     r = c.post("/inbox/1/reject", data={"csrf_token": c.csrf, "reason": "bad_fit", "note": "no\x00budget"})
     assert r.status_code == 422 and "contains a NUL character" in r.text and "note" in r.text
+
+
+OUT_OF_RANGE_DAYS = ["/api/v1/analytics/funnel?start=0001-01-01", "/api/v1/analytics/funnel?start=1677-01-01",
+                     "/api/v1/analytics/funnel?end=9999-12-31", "/api/v1/analytics/forecast?as_of=9999-12-31",
+                     "/api/v1/analytics/forecast?as_of=0001-01-01", "/api/v1/analytics/forecast?as_of=9999-12",
+                     "/api/v1/analytics/attribution/stage?stage=mql&start=0001-01-01&end=9999-12-31",
+                     "/api/v1/analytics/attribution?start=2200-01-01"]
+
+
+@pytest.mark.parametrize("path", OUT_OF_RANGE_DAYS)
+def test_a_day_outside_the_reported_years_is_refused(api: Any, path: str) -> None:
+    """A day outside 1900-2199 in a query (DuckDB could not convert it, ``month_span`` overflowed): 422
+    ``bad_date`` with the years, for any user, on every database."""
+    r = api.get(path)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    assert r.json()["code"] == "bad_date" and "outside the years 1900-2199" in r.json()["message"]
+
+
+def test_the_edges_of_the_reported_years_are_accepted(api: Any) -> None:
+    r = api.get("/api/v1/analytics/funnel?start=1900-01-01&end=2199-12-31")
+    assert r.status_code == 200, r.text[:300]
+
+
+NUL_QUERIES = ["/api/v1/contacts?q=%00", "/api/v1/contacts?stage=%00", "/api/v1/contacts?source=%00",
+               "/api/v1/deals?q=%00", "/api/v1/accounts?q=%00", "/api/v1/contacts?q=a%00b&limit=5",
+               "/api/v1/contacts?%00=x"]
+
+
+@pytest.mark.parametrize("path", NUL_QUERIES)
+def test_a_nul_in_a_query_is_refused(api: Any, path: str) -> None:
+    """PostgreSQL refuses a NUL even in a ``WHERE`` (it was 500 there): 422 ``bad_text`` on every method."""
+    r = api.get(path)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    assert r.json()["code"] == "bad_text" and "NUL character" in r.json()["message"]
+
+
+def _admin_pages(edge: tuple[Any, str, Any]) -> Any:
+    from sqlalchemy import select
+    from starlette.testclient import TestClient
+
+    from tests.web.conftest import session_client
+
+    app, _, runtime = edge
+    with runtime.sessions() as s:
+        admin = s.scalars(select(User).where(User.role == "admin")).first()
+        s.expunge_all()
+    logged_in = session_client(app, runtime, admin)
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False, cookies=logged_in.cookies)
+
+
+@pytest.mark.parametrize("path", ["/contacts?q=%00", "/contacts?stage=%00", "/deals?q=%00", "/accounts?q=%00",
+                                  "/funnel?start=0001-01-01", "/funnel?end=9999-12-31", "/attribution?start=0001-01-01",
+                                  "/attribution?stage=mql&start=0001-01-01"])
+def test_pages_refuse_a_nul_or_a_day_out_of_range_with_a_page(edge: tuple[Any, str, Any], path: str) -> None:
+    r = _admin_pages(edge).get(path)
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    assert "text/html" in r.headers["content-type"]
+    assert "NUL character" in r.text or "outside the years 1900-2199" in r.text
+
+
+PROPS_EVENT = '{"source_system": "website", "events": [{"event_id": "%s", "email": "ana@acme-rockets.com", ' \
+              '"type": "page_view", "occurred_at": "2026-03-10T10:00:00Z", "properties": {"blob": "%s"}}]}'
+
+
+def test_touch_properties_over_16_kb_are_refused(api: Any) -> None:
+    """A 2 MB string in ``properties`` was stored; now 422 naming the field and the bound (both databases)."""
+    r = api.post("/api/v1/touchpoints", content=(PROPS_EVENT % ("big-1", "x" * 2_000_000)).encode(),
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text[:300]
+    [err] = r.json()["details"]
+    assert err["column"] == "properties" and "at most 16,384 bytes (16 KB) fit" in err["message"], err
+    r = api.post("/api/v1/touchpoints", content=(PROPS_EVENT % ("big-2", "é" * 8_200)).encode(),
+                 headers={"Content-Type": "application/json"})  # 8,200 characters, 16,400 bytes: still too much
+    assert r.status_code == 422 and "16,41" in r.json()["details"][0]["message"], r.text[:300]
+    r = api.post("/api/v1/touchpoints", content=(PROPS_EVENT % ("small-1", "x" * 16_000)).encode(),
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text[:300]

@@ -33,7 +33,7 @@ from revteam.analytics.errors import AnalyticsSpecError
 from revteam.analytics.funnel import BREAKDOWNS, MODES, FunnelSpec
 from revteam.analytics.stage_journeys import stage_period
 from revteam.domain.attribution import MODELS
-from revteam.domain.days import parse_day
+from revteam.domain.days import check_year, parse_day
 from revteam.errors import InvalidInput
 
 A = TypeVar("A")
@@ -62,9 +62,10 @@ def parse_month(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(f"{value}-01")
+        first = date.fromisoformat(f"{value}-01")
     except ValueError:
         raise InvalidInput(f"Month {value!r} is not a month; use YYYY-MM.", code="bad_month") from None
+    return check_year(first, "Month", value)
 
 
 def one_of(value: str, allowed: Any, what: str, code: str) -> None:

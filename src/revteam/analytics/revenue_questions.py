@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from revteam.analytics.questions import Question, check_seed, label, one_of
+from revteam.domain.days import check_year
 from revteam.domain.revenue import PERIODS, month_span
 from revteam.errors import InvalidInput
 
@@ -27,13 +28,12 @@ def month_or_day(value: str | None, field: str, style: str, *, month_end: bool =
     if not value:
         return None
     try:
-        if len(value) == 7:
-            first = date.fromisoformat(value + "-01")
-            return month_span(first)[1] if month_end else first
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value + "-01" if len(value) == 7 else value)
     except ValueError:
         raise InvalidInput(f"{label(field, style)} {value!r} is not a date; use YYYY-MM-DD or YYYY-MM.",
                            code="bad_date") from None
+    check_year(parsed, label(field, style), value)
+    return month_span(parsed)[1] if month_end and len(value) == 7 else parsed
 
 
 

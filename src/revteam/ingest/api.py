@@ -125,7 +125,7 @@ def _validated(sessions: sessionmaker[Session], report: ImportReport, events: li
         raise
     with sessions() as s:
         good, errors, warnings = validate_records(spec, API_MAPPING, raw, HANDLERS["touchpoints"](), load_stages(s),
-                                                  now)
+                                                  now, every_key=False)
         good = _without_repeats(good, errors)
         report.warnings = warnings
         if errors:

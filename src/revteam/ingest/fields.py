@@ -49,6 +49,7 @@ class FieldSpec:
 
 
 INT_MAX = 2_147_483_647
+MAX_PROPERTIES_BYTES = 16_384  # a touch's properties: 16 KB of JSON (UTF-8), from the API or a file
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
@@ -212,8 +213,9 @@ def to_json(value: Any, spec: FieldSpec) -> dict[str, Any]:
     except ValueError:
         raise ValueError("holds NaN or Infinity, which JSON does not allow") from None
     check_text(text.replace("\\u0000", "\x00"))
-    if spec.max_length and len(text) > spec.max_length:
-        raise ValueError(f"is {len(text):,} characters of JSON; at most {spec.max_length:,} fit")
+    if spec.max_length and len(text) > spec.max_length // 4 and len(size := text.encode("utf-8")) > spec.max_length:
+        raise ValueError(f"is {len(size):,} bytes of JSON; at most {spec.max_length:,} bytes ({spec.max_length // 1024} KB) "
+                         "fit: keep the properties reports use, store bulky data elsewhere and link it")
     return obj
 
 

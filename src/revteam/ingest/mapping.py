@@ -26,7 +26,8 @@ A mapping is a small TOML file (``--mapping M.toml``) or a named preset (``--map
 
     [options]
     create_missing_accounts = true   # deals/contacts: create accounts named in the file if unknown
-    optional_columns = ["Persona"]   # mapped columns a file may lack (else a missing one is refused)
+    optional_columns = ["Persona"]   # mapped columns a file (or a JSON line) may lack (else a missing one is refused)
+    required_fields = ["created_at"] # fields a row must fill (else an empty created_at means the import time)
     pad_short_rows = true            # a CSV row with fewer values than the header: pad it, with a warning
     multiline_values = true          # quoted values may span lines (else one that swallows rows is refused)
     allow_far_future_dates = true    # dates more than 5 years after the import are refused unless this is set
@@ -48,7 +49,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 _SECTIONS = {"kind", "source_system", "description", "columns", "formats", "values", "defaults", "templates",
              "warn_if_empty", "options"}
 OPTIONS = {"create_missing_accounts", "optional_columns", "pad_short_rows", "multiline_values",
-           "allow_far_future_dates"}
+           "allow_far_future_dates", "required_fields"}
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Mapping:
     def check_fields(self, known: set[str]) -> None:
         targets = {t for ts in self.columns.values() for t in ts}
         targets |= set(self.defaults) | set(self.templates) | set(self.values) | set(self.formats)
+        targets |= set(self.required_fields)
         unknown = sorted(targets - known)
         if unknown:
             raise InvalidInput(
@@ -106,6 +108,18 @@ class Mapping:
                 if col not in have and col not in optional:
                     missing.append(f"{col!r} (in the template of {target})")
         return missing
+
+    def read_columns(self) -> set[str]:
+        """Every column the mapping reads (``[columns]`` and the columns its templates name)."""
+        cols = set(self.columns)
+        for tpl in self.templates.values():
+            cols.update(f for _, f, _, _ in string.Formatter().parse(tpl) if f)
+        return cols
+
+    @property
+    def required_fields(self) -> list[str]:
+        v = self.options.get("required_fields", [])
+        return [v] if isinstance(v, str) else [str(x) for x in v]
 
     @property
     def optional_columns(self) -> list[str]:
@@ -175,7 +189,8 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
             kind=data.get("kind"),
             source_system=data.get("source_system"),
             description=data.get("description", ""),
-            columns={str(k): _as_list(v) for k, v in data.get("columns", {}).items()},
+            # header names are read trimmed (readers.check_header), so the mapping's are too: "Email " = "email"
+            columns={str(k).strip(): _as_list(v) for k, v in data.get("columns", {}).items()},
             formats={str(k): str(v) for k, v in data.get("formats", {}).items()},
             values={str(k): dict(v) for k, v in data.get("values", {}).items()},
             defaults=dict(data.get("defaults", {})),

@@ -20,6 +20,8 @@ Guards, each reported with the row (and physical line) it is on, before anything
     * a row with fewer values than the header is refused (``short_row``) unless the mapping sets
       ``options.pad_short_rows = true`` (then it is padded with empty cells and a warning is given);
       a row with more non-empty values than the header is always refused;
+    * a carriage return that ends no line (old Mac or mixed line endings) is refused with what to do
+      (save with Windows or Unix line endings), not Python's "universal-newline mode" wording;
     * JSON lines: one object per line, nesting at most ``MAX_JSON_DEPTH`` deep.
 """
 
@@ -69,6 +71,17 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
 
 def _unreadable(message: str, code: str, row: int, detail: str) -> FileUnreadable:
     return FileUnreadable(message, code=code, details=[RowError(row, None, detail).to_dict()])
+
+
+def _bare_carriage_return(error: csv.Error, row: int, line: int) -> FileUnreadable | None:
+    """Python's "new-line character seen in unquoted field" (a ``\r`` that ends no line), said for people."""
+    if "new-line character" not in str(error):
+        return None
+    where = "The header row" if row == 0 else f"Row {row} (line {line})"
+    return _unreadable(
+        f"{where} holds a carriage return (\\r) that does not end a line: the file has old Mac or mixed line "
+        "endings. Save it with Windows (CRLF) or Unix (LF) line endings (in Excel: 'CSV UTF-8') and import "
+        "again. Nothing was imported.", "bare_carriage_return", row, f"a bare carriage return on line {line}")
 
 
 class _Lines:
@@ -166,6 +179,9 @@ class RowSource:
             except StopIteration:
                 return
             except csv.Error as e:
+                cr = _bare_carriage_return(e, number + 1, lines.number)
+                if cr is not None:
+                    raise cr from None
                 why = str(e)
                 if "unexpected end of data" in why:
                     why = (f"a quoted value starting on line {start} is never closed, so lines {start}-{lines.number} "
@@ -263,7 +279,8 @@ def open_rows(path: Path, fmt: str, *, max_line_bytes: int, multiline_values: bo
                 raise FileUnreadable("The file is empty; expected a header row and at least one data row.",
                                      code="empty_file") from None
             except csv.Error as e:
-                raise FileUnreadable(f"The header row is not valid CSV: {e}.", code="bad_csv") from None
+                raise _bare_carriage_return(e, 0, lines.number) or FileUnreadable(
+                    f"The header row is not valid CSV: {e}.", code="bad_csv") from None
             src.columns = check_header(header)
             if not any(text.strip() for text in lines):
                 raise FileUnreadable("The file has a header but no data rows; nothing to import.", code="empty_file")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from revteam.ingest.fields import MAX_PROPERTIES_BYTES
 from revteam.ingest.fields import FieldSpec as F
 from revteam.store.models import (
     CONSENT_VALUES,
@@ -94,7 +95,8 @@ KIND_SPECS: dict[str, KindSpec] = {
             F("content", max_length=120, help="External id of the content piece"),
             F("url", max_length=2000),
             F("occurred_at", "datetime", required=True),
-            F("properties", "json"),
+            F("properties", "json", max_length=MAX_PROPERTIES_BYTES,
+              help="A JSON object of what else is known (UTM tags ...); at most 16 KB of JSON (UTF-8) per touch"),
             F("actor_email", "email", help="The revteam user who made a sales touch"),
         ),
         "What a contact did, or what sales did with them.",

@@ -68,6 +68,7 @@ __all__ = ["KINDS", "ImportReport", "RowValidator", "run_import", "validate_reco
 
 Progress = Callable[[int, int], None]
 FAR_FUTURE_YEARS = 5
+IMPORT_TIME_FIELDS = ("created_at",)  # left empty, the handlers write the import time
 MAX_KEPT_ERRORS = 1000  # errors and warnings kept in the report (all rejected rows are counted and go to rejects)
 
 
@@ -122,9 +123,11 @@ def check_columns(spec: KindSpec, mapping: Mapping, columns: list[str]) -> None:
     required field and one of each identity group has a source. Linear in the number of columns."""
     absent = mapping.missing_source_columns(columns)
     if absent:
+        wanted = [a.split(" (")[0] for a in absent]
         raise InvalidInput(
             f"The {spec.kind} file has no column {'; '.join(absent)}, which the mapping {mapping.name!r} reads. "
-            f"Columns found: {_few(columns)}. Nothing was imported: rename the column, fix the mapping, or list "
+            f"Columns found: {_few(columns)}.{column_hints(columns, [w.strip(chr(39)) for w in wanted])} "
+            "Nothing was imported: rename the column, fix the mapping, or list "
             "the column in options.optional_columns if the file may lack it.",
             code="mapped_column_missing",
             details=[RowError(0, a.split(" (")[0].strip("'"), "mapped column missing from the file").to_dict()
@@ -138,12 +141,43 @@ def check_columns(spec: KindSpec, mapping: Mapping, columns: list[str]) -> None:
         if not provided & set(group):
             missing.append(" or ".join(group))
     if missing:
+        wanted = [name for m in missing for name in m.split(" or ")]
         raise InvalidInput(
             f"The {spec.kind} file has no column for: {', '.join(missing)}. "
-            f"Columns found: {_few(columns)}. Rename the columns or use a mapping (--mapping).",
+            f"Columns found: {_few(columns)}.{column_hints(columns, wanted)} Rename the columns or use a mapping "
+            "(--mapping).",
             code="missing_columns",
             details=[RowError(0, m, "required column missing").to_dict() for m in missing],
         )
+
+
+SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.split()).lower().replace(" ", "_")
+
+
+def column_hints(columns: list[str], wanted: list[str]) -> str:
+    """What the header probably means, for a missing-column message: another separator than the comma, or a
+    wanted column written with other case, spaces or underscores (``'Email '`` for ``email``). Linear."""
+    hints: list[str] = []
+    for sep, shown in SEPARATORS.items():
+        if any(sep in c for c in columns[:50]):
+            parts = {_folded(p) for c in columns[:50] for p in c.split(sep)}
+            if parts & {_folded(w) for w in wanted} or len(columns) == 1:
+                hints.append(f"The file looks separated by {shown}, not commas: save it as comma-separated CSV "
+                             "(in Excel: 'CSV UTF-8 (Comma delimited)') and import again.")
+                return " " + " ".join(hints)
+    folded = {}
+    for c in columns:
+        folded.setdefault(_folded(c), c)
+    for w in wanted:
+        near = folded.get(_folded(w))
+        if near is not None and near != w:
+            hints.append(f"The column {near!r} looks like {w!r}: names must match exactly (case, spaces), so "
+                         f"rename it to {w!r} or map it in a mapping.")
+    return (" " + " ".join(hints)) if hints else ""
 
 
 def _few(columns: list[str], n: int = 30) -> str:
@@ -166,7 +200,10 @@ class RowValidator:
     """Types, required fields, ranges and cross-field rules of one row; in-file duplicates for the kinds
     whose handler does not find them itself. Pure: no database."""
 
-    def __init__(self, spec: KindSpec, mapping: Mapping, handler: Handler, stages: Any, now: datetime | None) -> None:
+    def __init__(self, spec: KindSpec, mapping: Mapping, handler: Handler, stages: Any, now: datetime | None,
+                 *, every_key: bool = True) -> None:
+        """``every_key``: a row (a JSON line) lacking a key the mapping reads is an error (files); the touch
+        API's events name their contact by e-mail or external id, so it leaves this off."""
         self.spec, self.mapping, self.handler, self.stages, self.now = spec, mapping, handler, stages, now
         self.fields = [_with_format(f, mapping) for f in spec.fields]
         self.names = spec.names
@@ -178,6 +215,12 @@ class RowValidator:
         if now is not None and not mapping.flag("allow_far_future_dates"):
             self.horizon = (now + timedelta(days=365 * FAR_FUTURE_YEARS + FAR_FUTURE_YEARS // 4)).date()
         self.pad = mapping.flag("pad_short_rows")
+        self.reads = mapping.read_columns() if every_key else set()
+        self.required += [self.by_name[f] for f in mapping.required_fields
+                          if f in self.by_name and self.by_name[f] not in self.required]
+        # an empty created_at is written as the import time (handlers): say so when the file had the cell
+        self.dated_now = {f: [c for c, ts in mapping.columns.items() if f in ts] + ([f] if f not in mapping.columns else [])
+                          for f in IMPORT_TIME_FIELDS if f in self.by_name and not self.by_name[f].required}
 
     def check(self, raw: RawRow) -> tuple[dict[str, Any] | None, list[RowError], list[RowError]]:
         n = raw.number
@@ -195,6 +238,11 @@ class RowValidator:
                 errors.append(RowError(n, None, f"has {have} values but the header names {want}; a cut-off or "
                                        "broken line? Fix the row, or set options.pad_short_rows = true in the "
                                        "mapping to take the missing values as empty"))
+        if not self.reads.issubset(raw.values):  # a JSON line without a key the mapping reads
+            for absent in self.mapping.missing_source_columns(list(raw.values)):
+                errors.append(RowError(n, absent.split(" (")[0].strip("'"), f"has no key {absent}, which the mapping "
+                                       f"{self.mapping.name!r} reads; add it (null if unknown), or list it in "
+                                       "options.optional_columns"))
         values = self.mapping.apply(raw.values, self.names)
         row: dict[str, Any] = dict(self.blank)
         row["_row"], row["_raw"] = n, raw.values
@@ -216,12 +264,14 @@ class RowValidator:
             row[name] = v
         for f in self.required:
             if row[f.name] is None and is_empty(values.get(f.name)):
-                errors.append(RowError(n, f.name, f"`{f.name}` is required; fill it in", None))
+                why = "" if f.required else f" (options.required_fields of the mapping {self.mapping.name!r})"
+                errors.append(RowError(n, f.name, f"`{f.name}` is required{why}; fill it in", None))
         if errors:
             return None, errors, warnings
         for group in self.spec.one_of:
             if all(row.get(g) is None for g in group):
-                errors.append(RowError(n, group[0], f"give {' or '.join(group)}; the row has neither"))
+                hint = column_hints([str(k) for k in raw.values], list(group))  # a JSON key "email "?
+                errors.append(RowError(n, group[0], f"give {' or '.join(group)}; the row has neither{('.' + hint) if hint else ''}"))
         if not errors:
             problems = self.handler.check(row, self.stages)
             if not problems and self.now is not None:
@@ -233,6 +283,12 @@ class RowValidator:
         for fname, msg in self.mapping.warn_if_empty.items():
             if row.get(fname) is None:
                 warnings.append(RowError(n, fname, msg))
+        for fname, cols in self.dated_now.items():
+            if row.get(fname) is None and any(c in raw.values for c in cols) and fname not in self.mapping.defaults:
+                col = next(c for c in cols if c in raw.values)
+                warnings.append(RowError(n, fname, f"`{col}` is empty, so `{fname}` is the import time "
+                                         f"({self.now.isoformat(timespec='seconds') if self.now else 'now'}); fill "
+                                         "it in, or list it in options.required_fields to refuse such rows"))
         if self.first_seen is not None:
             key = self.handler.key(row)
             if key in self.first_seen:
@@ -249,10 +305,10 @@ def _day(v: date) -> date:
 
 def validate_records(
     spec: KindSpec, mapping: Mapping, raw_rows: Iterable[RawRow], handler: Handler, stages: Any,
-    now: datetime | None = None,
+    now: datetime | None = None, *, every_key: bool = True,
 ) -> tuple[list[dict[str, Any]], list[RowError], list[RowError]]:
     """Every row through ``RowValidator``, in memory (tests and small files)."""
-    v = RowValidator(spec, mapping, handler, stages, now)
+    v = RowValidator(spec, mapping, handler, stages, now, every_key=every_key)
     good: list[dict[str, Any]] = []
     errors: list[RowError] = []
     warnings: list[RowError] = []

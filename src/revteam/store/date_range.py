@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import and_, case, literal_column
 
-EARLIEST = "1900-01-01"
-LATEST = "2200-01-01"  # exclusive
-YEARS = "1900-2199"
+# one definition (domain/days.py): the day parser refuses days outside them
+from revteam.domain.days import EARLIEST, LATEST, YEARS
+
+__all__ = ["EARLIEST", "LATEST", "YEARS", "in_range", "sane"]
 
 
 def in_range(col: Any) -> Any:

@@ -14,7 +14,8 @@
    own parameter types (``web/api/models.py``: ``IdPath``) refuse them with 422 first;
 6. refuses (422 ``bad_text``) a JSON body (or a page's URL-encoded form) whose text holds a NUL character or a
    lone surrogate (JSON ``"\\ud800"``): valid JSON, but no database stores it (PostgreSQL refuses both,
-   SQLite cannot encode the second), so it would fail as a 500 deep inside a use case.
+   SQLite cannot encode the second), so it would fail as a 500 deep inside a use case; the same for a query
+   or path parameter on every method (``GET /api/v1/contacts?q=%00``: 422 ``bad_text``, a 422 page on pages).
 
 ``CurrentUser`` and ``PrincipalDep`` depend on ``authorize``; FastAPI caches it per request, so a
 route asking for the user gets the already-checked one.
@@ -108,6 +109,7 @@ async def authorize(request: Request, now: Annotated[datetime, Depends(get_now)]
             await check_session_token(request, principal.web_session.csrf_token)
     request.state.principal = principal
     check_path_ids(request)
+    check_address_text(request)
     if request.method in UNSAFE_METHODS:
         await (check_json_text(request) if is_api_path(request.url.path) else check_form_text(request))
     return principal
@@ -120,6 +122,19 @@ def check_path_ids(request: Request) -> None:
         if (name.endswith("_id") or name == "version") and text.lstrip("-").isdigit() and id_from_text(text) is None:
             raise NotFound(f"There is nothing at {request.url.path}: ids are whole numbers from 1 to {MAX_ID:,}.",
                            code="no_such_id")
+
+
+def check_address_text(request: Request) -> None:
+    """A query or path parameter with text no database stores (``?q=%00``), on any method: refused (422
+    ``bad_text``) before a use case compares it with a column (PostgreSQL refuses NUL even in a ``WHERE``)."""
+    params = [("query parameter", k, v) for k, v in request.query_params.multi_items()]
+    params += [("path parameter", k, str(v)) for k, v in request.path_params.items()]
+    for kind, name, value in params:
+        what = _bad_text(name) or _bad_text(value)
+        if what:
+            raise InvalidInput(f"The {kind} {name!r} contains {what}, which cannot be stored or searched; "
+                               "remove it and send again.", code="bad_text",
+                               details=[{"location": f"{kind.split()[0]}.{name}", "message": f"contains {what}"}])
 
 
 def _bad_text(value: str) -> str | None:
