@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from revteam.security import hash_password
-from revteam.store.models import Account, Campaign, Contact, ContentAsset, Deal, DealContact, Touchpoint, User
+from revteam.store.models import (
+    Account,
+    Campaign,
+    Contact,
+    ContentAsset,
+    Deal,
+    DealContact,
+    Touchpoint,
+    User,
+)
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _seq = itertools.count(1)
 _PASSWORD_HASH: dict[str, str] = {}
 
@@ -87,3 +96,16 @@ def make_deal(session: Session, account: Account, *, amount: str = "24000", outc
         session.add(DealContact(deal_id=d.id, contact_id=c.id, role="decision_maker"))
     session.flush()
     return d
+
+
+def make_import_world(session: Session) -> Session:
+    """What the import tests' files refer to: an owner, an account with one contact (an MQL), a campaign,
+    a content piece and an open deal."""
+    make_user(session, role="sdr", email="owner@revteam.test")
+    acc = make_account(session, domain="acme-rockets.com")
+    make_contact(session, email="ana@acme-rockets.com", account_id=acc.id, stage="mql")
+    make_campaign(session, external_id="cmp-webinar")
+    make_content(session, external_id="cnt-pricing")
+    make_deal(session, acc, external_id="d-1", stage="discovery", created_on=date(2026, 1, 5))
+    session.commit()
+    return session

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,7 @@ from revteam.store.models import (
     Touchpoint,
 )
 from tests.factories import (
-    make_account,
-    make_campaign,
-    make_contact,
-    make_content,
-    make_deal,
-    make_user,
+    make_import_world,
 )
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
@@ -37,14 +32,7 @@ TABLES = [Account, Contact, Touchpoint, Campaign, ContentAsset, Deal, StageChang
 
 @pytest.fixture
 def world(session):
-    make_user(session, role="sdr", email="owner@revteam.test")
-    acc = make_account(session, domain="acme-rockets.com")
-    make_contact(session, email="ana@acme-rockets.com", account_id=acc.id, stage="mql")
-    make_campaign(session, external_id="cmp-webinar")
-    make_content(session, external_id="cnt-pricing")
-    make_deal(session, acc, external_id="d-1", stage="discovery", created_on=date(2026, 1, 5))
-    session.commit()
-    return session
+    return make_import_world(session)
 
 
 def counts(sessions) -> dict[str, int]:
