@@ -34,8 +34,8 @@ CASES = [
     ("duplicate_email_fullwidth.csv", "contacts", None, "row 2, column `email`: duplicate of row 1"),
     ("duplicate_external_id.csv", "contacts", None, "row 2, column `external_id`: duplicate of row 1"),
     ("created_far_future.csv", "contacts", None, "`created_at` 2099-01-05 is more than 5 years after the import"),
-    ("created_year_9999.csv", "contacts", None, "is outside the years 1900-2200"),
-    ("created_year_1_with_offset.csv", "contacts", None, "is outside the years 1900-2200"),
+    ("created_year_9999.csv", "contacts", None, "is outside the years 1900-2199"),
+    ("created_year_1_with_offset.csv", "contacts", None, "is outside the years 1900-2199"),
     ("first_name_too_long.csv", "contacts", None, "`first_name` is 121 characters long; at most 120 fit"),
     ("email_too_long.csv", "contacts", None, "is not an e-mail address"),
     ("unknown_stage.csv", "contacts", None, "'hot_prospect' is not a lifecycle stage"),
@@ -69,7 +69,7 @@ CASES = [
     ("touch_not_an_object.jsonl", "touchpoints", API, "row 2: each line must be a JSON object"),
     ("touch_bad_json_line.jsonl", "touchpoints", API, "row 2: not valid JSON"),
     ("touch_duplicate_event.jsonl", "touchpoints", API, "row 2, column `external_id`: duplicate of row 1"),
-    ("touch_occurred_year_3000.jsonl", "touchpoints", API, "is outside the years 1900-2200"),
+    ("touch_occurred_year_3000.jsonl", "touchpoints", API, "is outside the years 1900-2199"),
     ("touch_number_as_email.jsonl", "touchpoints", API, "is a JSON object; expected a single value"),
 ]
 

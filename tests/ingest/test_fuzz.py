@@ -3,7 +3,7 @@
 Whatever the input, the outcome is a value or a refusal with a message (``ValueError`` from a field,
 ``InvalidInput`` from a reader), never another exception; and every accepted value fits the column
 on SQLite and PostgreSQL alike (length, no NUL or lone surrogate, 32-bit integers, two decimals, years
-1900-2200). Files written by a proper CSV writer read back exactly."""
+1900-2199). Files written by a proper CSV writer read back exactly."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _fits(value: object, spec: FieldSpec) -> None:
     if isinstance(value, Decimal):
         assert value == value.quantize(Decimal("0.01")) and abs(value) < 10**12
     if isinstance(value, (date, datetime)):
-        assert FIRST_YEAR <= value.year <= LAST_YEAR + 1  # a 2200-12-31 time with an offset may end in 2201 UTC
+        assert FIRST_YEAR <= value.year <= LAST_YEAR + 1  # a 2199-12-31 time with an offset may end in 2200 UTC
     if isinstance(value, dict):
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
         text.encode("utf-8")

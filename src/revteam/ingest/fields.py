@@ -10,8 +10,9 @@ The same rules hold on SQLite and PostgreSQL, so what one accepts the other acce
     * whole numbers within the 32-bit range of an INTEGER column (``maximum``, ``minimum``);
     * amounts with at most ``places`` decimals (``0.005`` is refused, not rounded to 0) and at most
       ``digits`` digits in all, like ``NUMERIC(14, 2)``;
-    * dates and times between 1900-01-01 and 2200-12-31 (far-future dates are checked per import
-      against the import time in ``service``).
+    * dates and times in the years the reports hold, 1900-2199 (``domain.days.YEARS``: what an import
+      accepts, the analytics can count); far-future dates are checked per import against the import time
+      in ``service``.
 
 Example::
 
@@ -28,6 +29,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from revteam.domain.days import FIRST_YEAR, LAST_YEAR
 from revteam.domain.identity import normalise_domain, normalise_email
 
 Converter = Callable[[Any, "FieldSpec"], Any]
@@ -50,7 +52,6 @@ class FieldSpec:
 
 INT_MAX = 2_147_483_647
 MAX_PROPERTIES_BYTES = 16_384  # a touch's properties: 16 KB of JSON (UTF-8), from the API or a file
-FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 def check_text(value: str) -> str:
