@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ POSTGRES_URL = os.environ.get("REVTEAM_TEST_POSTGRES_URL", "postgresql+psycopg:/
 REQUIRED_TIERS = {t.strip() for t in os.environ.get("REVTEAM_REQUIRE_TIERS", "").split(",") if t.strip()}
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATASETS = Path(os.environ.get("REVTEAM_DATASETS", SHARED / "datasets"))
-NOW = datetime(2026, 3, 16, 14, 30, tzinfo=timezone.utc)  # a Monday afternoon, UTC
+NOW = datetime(2026, 3, 16, 14, 30, tzinfo=UTC)  # a Monday afternoon, UTC
 
 
 def skip_or_fail(tier: str, reason: str) -> None:
@@ -52,6 +52,28 @@ def postgres_engine() -> Iterator[Engine]:
         skip_or_fail("postgres", f"PostgreSQL not reachable at {POSTGRES_URL}: {type(e).__name__}")
     yield engine
     engine.dispose()
+
+
+def empty_database(engine: Engine) -> None:
+    """No table and no Alembic version: what a migration test upgrades from."""
+    if engine.dialect.name == "postgresql":
+        _reset_postgres(engine)
+    else:
+        Base.metadata.drop_all(engine)
+        with engine.begin() as c:
+            c.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Run the migrations up to ``revision`` on ``engine`` (one transaction)."""
+    from alembic import command
+
+    from revteam.store.db import alembic_config
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
 
 
 def _fresh_schema(engine: Engine) -> None:

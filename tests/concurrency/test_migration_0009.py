@@ -6,34 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from revteam.store.db import alembic_config
-from revteam.store.models import Base, Handoff
+from revteam.store.models import Handoff
+from tests.conftest import empty_database, upgrade_to
 from tests.factories import make_contact
 
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-
-
-def _upgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
-def _empty(engine: Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as c:
-            c.execute(text("DROP SCHEMA public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
-    else:
-        Base.metadata.drop_all(engine)
-        with engine.begin() as c:
-            c.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def handoff(contact_id: int, status: str, kind: str = "mql") -> Handoff:
@@ -41,8 +22,8 @@ def handoff(contact_id: int, status: str, kind: str = "mql") -> Handoff:
 
 
 def test_duplicate_open_handoffs_are_closed_before_the_index(engine: Engine) -> None:
-    _empty(engine)
-    _upgrade(engine, "0008")
+    empty_database(engine)
+    upgrade_to(engine, "0008")
     with Session(engine) as s:
         c, other = make_contact(s, email="dup@initech.com"), make_contact(s, email="one@initech.com")
         first, second, third = handoff(c.id, "pending"), handoff(c.id, "unassigned"), handoff(c.id, "pending")
@@ -51,7 +32,7 @@ def test_duplicate_open_handoffs_are_closed_before_the_index(engine: Engine) -> 
         s.commit()
         ids = [h.id for h in (first, second, third, *kept)]
         contact_id = c.id
-    _upgrade(engine, "head")
+    upgrade_to(engine, "head")
     with Session(engine) as s:
         rows = {h.id: h for h in s.scalars(select(Handoff))}
         assert [rows[i].status for i in ids] == ["pending", "rejected", "rejected", "rejected", "pending", "pending"]

@@ -2,25 +2,15 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from revteam.store.db import upgrade_to_head
 from revteam.store.models import Base
-
-
-def _drop_everything(engine):
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as c:
-            c.execute(text("DROP SCHEMA public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
-    else:
-        Base.metadata.drop_all(engine)
-        with engine.begin() as c:
-            c.execute(text("DROP TABLE IF EXISTS alembic_version"))
+from tests.conftest import empty_database
 
 
 def test_upgrade_from_empty_matches_the_models(engine):
-    _drop_everything(engine)
+    empty_database(engine)
     assert inspect(engine).get_table_names() == []
     upgrade_to_head(engine)
     with engine.connect() as conn:

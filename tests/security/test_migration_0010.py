@@ -8,14 +8,14 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
-from tests.concurrency.test_migration_0009 import _empty, _upgrade
+from tests.conftest import empty_database, upgrade_to
 
 AT = datetime(2026, 3, 2, 15, 0)
 
 
 def test_pre_upgrade_tokens_not_minted_by_their_owner_are_revoked(engine: Engine) -> None:
-    _empty(engine)
-    _upgrade(engine, "0009")
+    empty_database(engine)
+    upgrade_to(engine, "0009")
     with engine.begin() as c:
         for uid, email, role in ((1, "ada@revteam.test", "admin"), (2, "maya@revteam.test", "sdr"),
                                  (3, "sam@revteam.test", "ae")):
@@ -34,7 +34,7 @@ def test_pre_upgrade_tokens_not_minted_by_their_owner_are_revoked(engine: Engine
             c.execute(text("INSERT INTO audit_log (at, actor, actor_user_id, action, entity, entity_id) "
                            "VALUES (:at, 'user:1', 1, 'token.issued_for', 'api_token', :tid)"),
                       {"at": AT, "tid": str(tid)})
-    _upgrade(engine, "head")
+    upgrade_to(engine, "head")
     with engine.connect() as c:
         rows = {r.id: r for r in c.execute(text("SELECT id, scope, revoked_at, expires_at FROM api_tokens"))}
         revoked_by_migration = set(c.execute(text(
