@@ -81,3 +81,15 @@ def test_video_titles_name_one_real_topic():
     for title in videos:  # "Sales engagement platforms in 7 minutes (episode 10)"
         topic = title.split(" in ")[0]
         assert topic[:1].lower() + topic[1:] in topics or topic in topics, title
+
+
+@pytest.mark.parametrize("hours", range(0, 7 * 24, 5))  # every few hours of a week: weekends snap to Monday
+def test_the_second_head_signs_each_sla_version_after_the_first(hours):
+    """Business time moves a weekend signature to Monday morning with a random minute; the sales head must
+    still sign after marketing, or the version would come into force at the earlier moment."""
+    from revteam.demo.handoffs import sla_plan
+
+    now = datetime(2026, 12, 4, 20, 0, tzinfo=timezone.utc) + timedelta(hours=hours)  # a Friday evening on
+    for v in sla_plan(DemoCalendar(now), 0.02, random.Random(hours)):
+        (_, _, first), (_, _, second) = v.signatures
+        assert first < second and v.in_force_at == second

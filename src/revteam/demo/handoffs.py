@@ -128,13 +128,21 @@ def sla_plan(cal: DemoCalendar, scale: float, rng: random.Random) -> list[SlaVer
     def at(d: float) -> datetime:
         return cal.to_datetime(cal.business(d, rng))
 
+    def after(first: datetime, planned: datetime) -> datetime:
+        # business time snaps a weekend to Monday morning with a random minute: the second head signs after
+        # the first even when both days fall on one weekend (the version comes into force at the second)
+        return max(planned, first + timedelta(minutes=20))
+
     p1 = shape.SLA_V1_DAY
     p2 = cal.horizon - shape.SLA_V2_DAYS_BEFORE_NOW
+    # the same draws in the same order as ever (the rest of the story depends on the generator's state)
+    proposed1, m1, s1 = at(p1), at(p1 + 1.2), at(p1 + 4.1)
+    proposed2, m2, s2 = at(p2), at(p2 + 0.9), at(p2 + 3.2)
     return [
-        SlaVersion(1, _sla_text(v1), v1, [CRO, VP_SALES, HEAD_OF_MARKETING], HEAD_OF_MARKETING, at(p1),
-                   [("marketing", HEAD_OF_MARKETING, at(p1 + 1.2)), ("sales", CRO, at(p1 + 4.1))]),
-        SlaVersion(2, _sla_text(v2), v2, [CRO, VP_SALES, HEAD_OF_MARKETING, REVOPS], HEAD_OF_MARKETING, at(p2),
-                   [("marketing", HEAD_OF_MARKETING, at(p2 + 0.9)), ("sales", VP_SALES, at(p2 + 3.2))]),
+        SlaVersion(1, _sla_text(v1), v1, [CRO, VP_SALES, HEAD_OF_MARKETING], HEAD_OF_MARKETING, proposed1,
+                   [("marketing", HEAD_OF_MARKETING, m1), ("sales", CRO, after(m1, s1))]),
+        SlaVersion(2, _sla_text(v2), v2, [CRO, VP_SALES, HEAD_OF_MARKETING, REVOPS], HEAD_OF_MARKETING, proposed2,
+                   [("marketing", HEAD_OF_MARKETING, m2), ("sales", VP_SALES, after(m2, s2))]),
     ]
 
 
